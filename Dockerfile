@@ -1,0 +1,19 @@
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY portal/__init__.py portal/__init__.py
+COPY portal/celery.py portal/celery.py
+RUN pip install --upgrade pip && pip install .
+
+COPY . .
+RUN pip install --no-deps . \
+    && DEBUG=false SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
+       python manage.py collectstatic --no-input \
+    && useradd --create-home --uid 1000 portal
+USER portal
+
+EXPOSE 8000
+CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

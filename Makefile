@@ -1,0 +1,73 @@
+# The two commands: `make run` and `make test`. Everything else is a helper of theirs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Django 6.1 needs Python 3.12 or newer. Honour PYTHON=..., else look for one:
+# python3.13/3.12 on PATH, plain python3, then pyenv's installed versions.
+PYTHON ?= $(shell \
+	for c in python3.14 python3.13 python3.12 python3 $$(ls -d $$(pyenv root 2>/dev/null || echo ~/.pyenv)/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+		if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+			command -v $$c; break; \
+		fi; \
+	done)
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: help run test venv lint format check-deploy clean
+
+help:
+	@echo "make run    set up and serve the portal with demo data at http://127.0.0.1:8000"
+	@echo "make test   run the whole test suite against PostgreSQL and Redis"
+	@echo "make lint   ruff check + format check"
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "error: Python 3.12 or newer is required (Django 6.1). Install it, or run with PYTHON=/path/to/python3.12." >&2; \
+		exit 1; \
+	fi
+	@echo "Using $(PYTHON) ($$($(PYTHON) --version))"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+venv: $(STAMP)
+
+# With no configuration: SQLite, console email, tasks in-process after commit.
+# DATABASE_URL, CELERY_BROKER_URL and EMAIL_URL switch to real services.
+run: $(STAMP)
+	@export DEBUG=$${DEBUG:-true}; \
+	$(BIN)/python manage.py migrate --no-input && \
+	$(BIN)/python manage.py seed_demo && \
+	echo "Serving at http://127.0.0.1:8000 (Ctrl-C to stop)" && \
+	exec $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(STAMP)
+	@export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+		CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+		SECRET_KEY=$${SECRET_KEY:-insecure-test-key-only-for-the-test-suite-0123456789} \
+		DEBUG=false ALLOWED_HOSTS=localhost,127.0.0.1,testserver; \
+	$(BIN)/python manage.py preflight || exit 1; \
+	if [ -z "$$CHROMIUM" ]; then \
+		if [ -x /usr/bin/chromium ]; then export CHROMIUM=/usr/bin/chromium; \
+		else $(BIN)/python -m playwright install chromium || exit 1; fi; \
+	fi; \
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && \
+	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null && \
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3 tests/e2e/artifacts

@@ -1,0 +1,17 @@
+from partners.permissions import OrgPermissions
+from partners.selectors import memberships_of
+
+
+def organization(request) -> dict:
+    """The acting organization, the user's other organizations, and what the user may do."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    membership = getattr(request, "membership", None)
+    return {
+        "current_org": getattr(request, "org", None),
+        "current_membership": membership,
+        "org_perms": OrgPermissions(membership),
+        # Lazy: evaluated only by templates that show the switcher.
+        "user_memberships": memberships_of(user=user),
+    }

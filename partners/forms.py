@@ -1,0 +1,42 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+from django_countries.fields import LazyTypedChoiceField
+
+from partners.models import Membership, partner_id_validator
+
+
+class EnrollmentForm(forms.Form):
+    name = forms.CharField(label=_("Company name"), max_length=200)
+    partner_id = forms.CharField(
+        label=_("Partner ID"),
+        max_length=10,
+        validators=[partner_id_validator],
+        help_text=_("Your program Partner ID, 6 to 10 digits."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    country = LazyTypedChoiceField(label=_("Country"), choices=countries)
+    contact_email = forms.EmailField(
+        label=_("Contact email"),
+        help_text=_("Where providers and the portal can reach your company."),
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError(_("Enter your company name."))
+        return name
+
+    def clean_partner_id(self) -> str:
+        return self.cleaned_data["partner_id"].strip()
+
+
+class InviteMemberForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"))
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.SALES_AGENT
+    )
+
+
+class ChangeRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)

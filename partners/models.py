@@ -1,0 +1,219 @@
+"""Organizations (indirect providers and resellers), their members, and their activity."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from portal.models import TimeStamped
+from portal.scoping import ScopedManager
+
+partner_id_validator = RegexValidator(
+    settings.PARTNER_ID_REGEX,
+    _("Enter the program's Partner ID: 6 to 10 digits, for example 4812345."),
+    code="invalid_partner_id",
+)
+
+
+class Organization(TimeStamped):
+    """An indirect provider or an indirect reseller enrolled in the program.
+
+    Not a scoped model: it is what scopes are resolved from.
+    """
+
+    class Kind(models.TextChoices):
+        PROVIDER = "provider", _("Indirect provider")
+        RESELLER = "reseller", _("Indirect reseller")
+
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("company name"), max_length=200)
+    slug = models.SlugField(_("URL name"), max_length=80, unique=True)
+    partner_id = models.CharField(
+        _("Partner ID"),
+        max_length=10,
+        unique=True,
+        validators=[partner_id_validator],
+        help_text=_("The program's partner identifier (6 to 10 digits)."),
+    )
+    country = CountryField(_("country"))
+    contact_email = models.EmailField(_("contact email"))
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(partner_id__regex=r"^[0-9]{6,10}$"),
+                name="partners_organization_partner_id_digits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("dashboard", kwargs={"org_slug": self.slug})
+
+    @property
+    def is_provider(self) -> bool:
+        return self.kind == self.Kind.PROVIDER
+
+    @property
+    def is_reseller(self) -> bool:
+        return self.kind == self.Kind.RESELLER
+
+
+class Membership(TimeStamped):
+    """A user's place in an organization. Not scoped: the middleware resolves scopes from it."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Admin")
+        SALES_AGENT = "sales_agent", _("Sales agent")
+        SUPPORT_AGENT = "support_agent", _("Support agent")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("organization"),
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["organization__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="partners_membership_unique_user_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.organization} ({self.get_role_display()})"
+
+
+class TeamInvitation(TimeStamped):
+    """An Admin's invitation for a colleague to join the organization with a role.
+
+    The link's token is shown once (in the email) and stored only as a SHA-256 digest.
+    """
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="team_invitations",
+        verbose_name=_("organization"),
+    )
+    email = models.EmailField(_("email address"))
+    role = models.CharField(_("role"), max_length=16, choices=Membership.Role.choices)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("accepted by"),
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = _("team invitation")
+        verbose_name_plural = _("team invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="partners_teaminvitation_one_open_per_email",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization}"
+
+    @staticmethod
+    def visible_to(tenant) -> Q:
+        return Q(organization=tenant)
+
+    @staticmethod
+    def default_expiry():
+        return timezone.now() + timedelta(days=settings.TEAM_INVITATION_MAX_AGE_DAYS)
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == "pending"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, in which organization. Written in the same transaction as the change."""
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="audit_events",
+        verbose_name=_("organization"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    verb = models.CharField(_("action"), max_length=64)
+    target = models.CharField(_("object"), max_length=300, blank=True, default="")
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.verb} {self.target}"
+
+    @staticmethod
+    def visible_to(tenant) -> Q:
+        return Q(organization=tenant)

@@ -1,0 +1,285 @@
+"""Writes for the partners app: organizations, enrollment, team membership.
+
+Every service is atomic, checks its rule against locked rows, records an AuditEvent in
+the same transaction, and queues email on commit. Rule violations raise
+ValidationError with a message meant for the person who asked.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from partners.models import AuditEvent, Membership, Organization, TeamInvitation
+from portal.emails import send_email
+from portal.models import User
+from portal.scoping import org_scope
+from portal.tokens import new_token
+
+
+def record_event(
+    *, org: Organization, actor: User | None, verb: str, target: object = "", **data
+) -> AuditEvent:
+    """Write one line of the organization's activity log."""
+    with org_scope(org):
+        return AuditEvent.objects.create(
+            organization=org, actor=actor, verb=verb, target=str(target)[:300], data=data
+        )
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "org"
+    slug, n = base, 1
+    while Organization.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _create_organization(
+    *, kind: str, name: str, partner_id: str, country: str, contact_email: str
+) -> Organization:
+    org = Organization(
+        kind=kind,
+        name=name.strip(),
+        slug=_unique_slug(name),
+        partner_id=partner_id.strip(),
+        country=country,
+        contact_email=contact_email.strip().lower(),
+    )
+    org.full_clean()
+    try:
+        with transaction.atomic():
+            org.save()
+    except IntegrityError as exc:
+        # Two enrollments racing for one Partner ID: the constraint decides.
+        raise ValidationError(
+            {"partner_id": _("An organization with this Partner ID is already enrolled.")},
+            code="duplicate_partner_id",
+        ) from exc
+    return org
+
+
+@transaction.atomic
+def enroll_reseller(
+    *, user: User, name: str, partner_id: str, country: str, contact_email: str
+) -> Organization:
+    """Enroll a new indirect reseller with `user` as its first Admin."""
+    org = _create_organization(
+        kind=Organization.Kind.RESELLER,
+        name=name,
+        partner_id=partner_id,
+        country=country,
+        contact_email=contact_email,
+    )
+    Membership.objects.create(user=user, organization=org, role=Membership.Role.ADMIN)
+    record_event(org=org, actor=user, verb="organization.enrolled", target=org)
+    return org
+
+
+@transaction.atomic
+def create_provider(
+    *,
+    name: str,
+    partner_id: str,
+    country: str,
+    contact_email: str,
+    admin_email: str,
+    actor: User | None = None,
+) -> tuple[Organization, str | None]:
+    """Create an indirect provider (staff only) and give `admin_email` its Admin role.
+
+    An existing user becomes Admin at once; anyone else is invited by email.
+    Returns the organization and, for an invitation, the link it carries.
+    """
+    org = _create_organization(
+        kind=Organization.Kind.PROVIDER,
+        name=name,
+        partner_id=partner_id,
+        country=country,
+        contact_email=contact_email,
+    )
+    record_event(org=org, actor=actor, verb="organization.created", target=org)
+    admin_email = admin_email.strip().lower()
+    user = User.objects.filter(email__iexact=admin_email).first()
+    if user is not None:
+        Membership.objects.create(user=user, organization=org, role=Membership.Role.ADMIN)
+        record_event(org=org, actor=actor, verb="member.added", target=user, role="admin")
+        return org, None
+    _, link = invite_member(org=org, actor=actor, email=admin_email, role=Membership.Role.ADMIN)
+    return org, link
+
+
+def _invitation_link(token: str) -> str:
+    return settings.SITE_URL + reverse("team-invitation", kwargs={"token": token})
+
+
+def _send_invitation(invitation: TeamInvitation, token: str, actor: User | None) -> str:
+    link = _invitation_link(token)
+    send_email(
+        template="team_invitation",
+        to=invitation.email,
+        context={
+            "organization": invitation.organization,
+            "inviter": actor,
+            "role": invitation.get_role_display(),
+            "link": link,
+            "expires_at": invitation.expires_at,
+        },
+    )
+    return link
+
+
+@transaction.atomic
+def invite_member(
+    *, org: Organization, actor: User | None, email: str, role: str
+) -> tuple[TeamInvitation, str]:
+    """Invite a colleague by email; the link signs them up or logs them in and adds them."""
+    email = email.strip().lower()
+    if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
+        raise ValidationError(
+            _("%(email)s is already a member of %(org)s.") % {"email": email, "org": org.name},
+            code="already_member",
+        )
+    with org_scope(org):
+        open_invitations = TeamInvitation.objects.filter(
+            organization=org, email__iexact=email, accepted_at=None, revoked_at=None
+        )
+        for invitation in open_invitations.select_for_update():
+            if invitation.is_pending:
+                raise ValidationError(
+                    _(
+                        "%(email)s has already been invited. "
+                        "Use Resend on the pending invitation instead."
+                    )
+                    % {"email": email},
+                    code="already_invited",
+                )
+            # An expired, unanswered invitation stays in the log but stops blocking.
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at", "updated_at"])
+        token, digest = new_token()
+        invitation = TeamInvitation.objects.create(
+            organization=org,
+            email=email,
+            role=role,
+            token_digest=digest,
+            invited_by=actor,
+            expires_at=TeamInvitation.default_expiry(),
+        )
+    link = _send_invitation(invitation, token, actor)
+    record_event(org=org, actor=actor, verb="member.invited", target=email, role=role)
+    return invitation, link
+
+
+@transaction.atomic
+def resend_invitation(*, org: Organization, actor: User, invitation: TeamInvitation) -> str:
+    """Send a fresh link; the old one stops working."""
+    with org_scope(org):
+        invitation = TeamInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at or invitation.revoked_at:
+        raise ValidationError(_("This invitation is no longer open."), code="not_open")
+    token, invitation.token_digest = new_token()
+    invitation.expires_at = TeamInvitation.default_expiry()
+    invitation.save(update_fields=["token_digest", "expires_at", "updated_at"])
+    link = _send_invitation(invitation, token, actor)
+    record_event(org=org, actor=actor, verb="member.invitation_resent", target=invitation.email)
+    return link
+
+
+@transaction.atomic
+def revoke_invitation(*, org: Organization, actor: User, invitation: TeamInvitation) -> None:
+    with org_scope(org):
+        invitation = TeamInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at or invitation.revoked_at:
+        raise ValidationError(_("This invitation is no longer open."), code="not_open")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at", "updated_at"])
+    record_event(org=org, actor=actor, verb="member.invitation_revoked", target=invitation.email)
+
+
+def invitation_problem(invitation: TeamInvitation | None) -> str | None:
+    """Why a link can't be used, in words a stranger may read (no organization data)."""
+    if invitation is None:
+        return _("This invitation link is not valid. Check that you copied the whole link.")
+    state = invitation.state
+    if state == "accepted":
+        return _("This invitation has already been used.")
+    if state == "revoked":
+        return _("This invitation was withdrawn. Ask your colleague for a new one.")
+    if state == "expired":
+        return _("This invitation has expired. Ask your colleague to send a new one.")
+    return None
+
+
+@transaction.atomic
+def accept_invitation(*, user: User, invitation: TeamInvitation) -> Membership:
+    """Join the organization. The user must own the invited address, verified."""
+    org = invitation.organization
+    with org_scope(org):
+        invitation = TeamInvitation.objects.select_for_update().get(pk=invitation.pk)
+    problem = invitation_problem(invitation)
+    if problem:
+        raise ValidationError(problem, code="not_open")
+    if not user.emailaddress_set.filter(email__iexact=invitation.email, verified=True).exists():
+        raise ValidationError(
+            _("This invitation was sent to %(email)s. Log in with that address to accept it.")
+            % {"email": invitation.email},
+            code="wrong_user",
+        )
+    membership, created = Membership.objects.get_or_create(
+        user=user, organization=org, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    if created:
+        record_event(org=org, actor=user, verb="member.joined", target=user, role=invitation.role)
+    return membership
+
+
+def _lock_admins(org: Organization) -> list[Membership]:
+    # Locking every Admin row serialises concurrent demotions and removals, so two
+    # Admins demoting each other at the same moment cannot leave the organization headless.
+    return list(
+        Membership.objects.select_for_update().filter(organization=org, role=Membership.Role.ADMIN)
+    )
+
+
+@transaction.atomic
+def change_role(*, org: Organization, actor: User, membership: Membership, role: str) -> Membership:
+    admins = _lock_admins(org)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=org)
+    if membership.role == role:
+        return membership
+    if membership.role == Membership.Role.ADMIN and len(admins) <= 1:
+        raise ValidationError(
+            _("%(user)s is the last Admin of %(org)s. Make someone else an Admin first.")
+            % {"user": membership.user.display_name, "org": org.name},
+            code="last_admin",
+        )
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    record_event(
+        org=org, actor=actor, verb="member.role_changed", target=membership.user, old=old, new=role
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, org: Organization, actor: User, membership: Membership) -> None:
+    admins = _lock_admins(org)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=org)
+    if membership.role == Membership.Role.ADMIN and len(admins) <= 1:
+        raise ValidationError(
+            _("%(user)s is the last Admin of %(org)s and cannot be removed.")
+            % {"user": membership.user.display_name, "org": org.name},
+            code="last_admin",
+        )
+    user = membership.user
+    membership.delete()
+    record_event(org=org, actor=actor, verb="member.removed", target=user)

@@ -1,0 +1,304 @@
+from allauth.account.adapter import get_adapter
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import FormView, TemplateView
+from django_filters.views import FilterView
+from django_tables2 import RequestConfig, SingleTableMixin
+
+from partners import services
+from partners.filters import MemberFilter
+from partners.forms import ChangeRoleForm, EnrollmentForm, InviteMemberForm
+from partners.permissions import can
+from partners.selectors import (
+    member_list,
+    memberships_of,
+    team_invitation_by_token,
+    team_invitation_list,
+)
+from partners.tables import MemberTable, TeamInvitationTable
+from portal.scoping import unscoped
+
+
+class OrgView(LoginRequiredMixin):
+    """Base of every /orgs/<org_slug>/ view. The middleware has set request.org.
+
+    `action` names the row of partners.permissions.PERMISSIONS the view needs; a
+    member without it gets the same 404 as a stranger.
+    """
+
+    action: str
+
+    def dispatch(self, request, *args, **kwargs):
+        if not can(getattr(request, "membership", None), self.action):
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def org_url(self, name: str, **kwargs) -> str:
+        return reverse(name, kwargs={"org_slug": self.request.org.slug, **kwargs})
+
+
+class DashboardView(OrgView, TemplateView):
+    action = "dashboard.view"
+    template_name = "partners/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        org = self.request.org
+        return super().get_context_data(
+            member_count=member_list(org=org).count(),
+            pending_invitations=team_invitation_list(org=org).count(),
+            **kwargs,
+        )
+
+
+class ResellerListView(OrgView, TemplateView):
+    """Indirect resellers (providers). Partnerships arrive with the partnerships issue."""
+
+    action = "resellers.view"
+    template_name = "partners/reseller_list.html"
+
+
+class ProviderListView(OrgView, TemplateView):
+    """Indirect providers (resellers)."""
+
+    action = "providers.view"
+    template_name = "partners/provider_list.html"
+
+
+class MemberListView(OrgView, SingleTableMixin, FilterView):
+    action = "team.view"
+    table_class = MemberTable
+    filterset_class = MemberFilter
+    template_name = "partners/member_list.html"
+    table_pagination = {"per_page": 25}
+
+    def get_queryset(self):
+        return member_list(org=self.request.org)
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return [f"{self.template_name}#results"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        invitations = TeamInvitationTable(
+            team_invitation_list(org=self.request.org), prefix="inv-", orderable=False
+        )
+        RequestConfig(self.request, paginate={"per_page": 25}).configure(invitations)
+        context["invitation_table"] = invitations
+        context["can_manage"] = can(self.request.membership, "team.manage")
+        return context
+
+
+class MemberInviteView(OrgView, FormView):
+    action = "team.manage"
+    form_class = InviteMemberForm
+    template_name = "partners/member_invite.html"
+
+    def form_valid(self, form):
+        try:
+            services.invite_member(
+                org=self.request.org,
+                actor=self.request.user,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]},
+        )
+        return redirect(self.org_url("team:list"))
+
+
+class MemberUpdateView(OrgView, FormView):
+    """Change a member's role, or go on to remove them."""
+
+    action = "team.manage"
+    form_class = ChangeRoleForm
+    template_name = "partners/member_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.member = None
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_member(self):
+        if self.member is None:
+            self.member = get_object_or_404(member_list(org=self.request.org), pk=self.kwargs["pk"])
+        return self.member
+
+    def get_initial(self):
+        return {"role": self.get_member().role}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(member=self.get_member(), **kwargs)
+
+    def form_valid(self, form):
+        member = self.get_member()
+        try:
+            services.change_role(
+                org=self.request.org,
+                actor=self.request.user,
+                membership=member,
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("%(user)s is now %(role)s.")
+            % {"user": member.user.display_name, "role": member.get_role_display()},
+        )
+        return redirect(self.org_url("team:list"))
+
+
+class MemberRemoveView(OrgView, TemplateView):
+    """GET asks for confirmation; POST removes."""
+
+    action = "team.manage"
+    template_name = "partners/member_confirm_remove.html"
+
+    def get_member(self):
+        return get_object_or_404(member_list(org=self.request.org), pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(member=self.get_member(), **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        member = self.get_member()
+        try:
+            services.remove_member(org=request.org, actor=request.user, membership=member)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(self.org_url("team:list"))
+        if member.user_id == request.user.pk:
+            messages.success(request, _("You left %(org)s.") % {"org": request.org.name})
+            return redirect("home")
+        messages.success(request, _("%(user)s was removed.") % {"user": member.user.display_name})
+        return redirect(self.org_url("team:list"))
+
+
+class InvitationActionView(OrgView, View):
+    """POST-only actions on a pending team invitation."""
+
+    action = "team.manage"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        invitation = get_object_or_404(team_invitation_list(org=request.org), pk=kwargs["pk"])
+        try:
+            self.perform(invitation)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect(self.org_url("team:list"))
+
+
+class InvitationResendView(InvitationActionView):
+    def perform(self, invitation):
+        services.resend_invitation(
+            org=self.request.org, actor=self.request.user, invitation=invitation
+        )
+        messages.success(
+            self.request,
+            _("A new invitation was sent to %(email)s. The previous link no longer works.")
+            % {"email": invitation.email},
+        )
+
+
+class InvitationRevokeView(InvitationActionView):
+    def perform(self, invitation):
+        services.revoke_invitation(
+            org=self.request.org, actor=self.request.user, invitation=invitation
+        )
+        messages.success(
+            self.request,
+            _("The invitation to %(email)s was revoked.") % {"email": invitation.email},
+        )
+
+
+class TeamInvitationView(TemplateView):
+    """The page behind a team invitation link. The token is the only credential."""
+
+    template_name = "partners/team_invitation.html"
+
+    def get_invitation(self):
+        with unscoped("team invitation link: the token authorises the read"):
+            return team_invitation_by_token(token=self.kwargs["token"])
+
+    def get(self, request, *args, **kwargs):
+        invitation = self.get_invitation()
+        problem = services.invitation_problem(invitation)
+        if problem:
+            return self.render_to_response(
+                {"problem": problem}, status=404 if invitation is None else 410
+            )
+        context = {"invitation": invitation, "organization": invitation.organization}
+        if not request.user.is_authenticated:
+            # Signing up through the link proves ownership of the invited address.
+            get_adapter(request).stash_verified_email(request, invitation.email)
+            context["signup_url"] = f"{reverse('account_signup')}?next={request.path}"
+            context["login_url"] = f"{reverse('account_login')}?next={request.path}"
+        else:
+            context["email_matches"] = request.user.emailaddress_set.filter(
+                email__iexact=invitation.email, verified=True
+            ).exists()
+        return self.render_to_response(context)
+
+    def post(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('account_login')}?next={request.path}")
+        invitation = self.get_invitation()
+        if invitation is None:
+            raise Http404
+        try:
+            membership = services.accept_invitation(user=request.user, invitation=invitation)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(request.path)
+        messages.success(
+            request,
+            _("Welcome to %(org)s. You joined as %(role)s.")
+            % {"org": membership.organization.name, "role": membership.get_role_display()},
+        )
+        return HttpResponseRedirect(membership.organization.get_absolute_url())
+
+
+class EnrollView(LoginRequiredMixin, FormView):
+    """Enroll as an indirect reseller: a company the user will be the first Admin of."""
+
+    form_class = EnrollmentForm
+    template_name = "partners/enroll.html"
+
+    def get_initial(self):
+        return {"contact_email": self.request.user.email}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            has_organizations=memberships_of(user=self.request.user).exists(), **kwargs
+        )
+
+    def form_valid(self, form):
+        try:
+            org = services.enroll_reseller(user=self.request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("%(org)s is enrolled as an indirect reseller. You are its Admin.")
+            % {"org": org.name},
+        )
+        return redirect(org.get_absolute_url())

@@ -1,0 +1,5 @@
+import portal
+
+
+def version(request) -> dict:
+    return {"portal_version": portal.__version__}

@@ -1,0 +1,46 @@
+"""Check that the services the settings point at answer, and say how to start them if not."""
+
+import socket
+import sys
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.db.utils import OperationalError
+
+HINT = "Start it with `docker compose up -d db redis` (or your system's service manager)."
+
+
+class Command(BaseCommand):
+    help = "Fail fast, with a clear message, when PostgreSQL or Redis is unreachable."
+
+    def handle(self, *args, **options):
+        problems = []
+        database = settings.DATABASES["default"]
+        if database["ENGINE"] != "django.db.backends.sqlite3":
+            try:
+                connection.ensure_connection()
+            except OperationalError as exc:
+                where = f"{database.get('HOST') or 'localhost'}:{database.get('PORT') or 5432}"
+                problems.append(f"PostgreSQL at {where} is unreachable ({exc}).".strip())
+        broker = settings.CELERY_BROKER_URL
+        if broker:
+            url = urlparse(broker)
+            try:
+                with socket.create_connection(
+                    (url.hostname or "localhost", url.port or 6379), 2
+                ) as s:
+                    s.sendall(b"PING\r\n")
+                    if not s.recv(64).startswith((b"+PONG", b"-NOAUTH")):
+                        raise OSError("unexpected answer to PING")
+            except OSError as exc:
+                problems.append(
+                    f"Redis at {url.hostname}:{url.port or 6379} is unreachable ({exc})."
+                )
+        if problems:
+            for problem in problems:
+                self.stderr.write(self.style.ERROR(problem))
+            self.stderr.write(HINT)
+            sys.exit(1)
+        self.stdout.write(self.style.SUCCESS("Services are reachable."))

@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from partners import views as partner_views
+from portal import views
+
+org_patterns = [
+    path("", partner_views.DashboardView.as_view(), name="dashboard"),
+    path("", include("partners.urls")),
+    path("users/", include("partners.team_urls")),
+    path("customers/", include("customers.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("enroll/", partner_views.EnrollView.as_view(), name="enroll"),
+    path(
+        "team-invitations/<str:token>/",
+        partner_views.TeamInvitationView.as_view(),
+        name="team-invitation",
+    ),
+    path("orgs/<slug:org_slug>/", include(org_patterns)),
+    path("admin/", admin.site.urls),
+]
