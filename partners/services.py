@@ -50,16 +50,19 @@ def _create_organization(
         country=country,
         contact_email=contact_email.strip().lower(),
     )
-    org.full_clean()
+    org.full_clean(validate_unique=False)
+    duplicate = ValidationError(
+        {"partner_id": _("An organization with this Partner ID is already enrolled.")},
+        code="duplicate_partner_id",
+    )
+    if Organization.objects.filter(partner_id=org.partner_id).exists():
+        raise duplicate
     try:
         with transaction.atomic():
             org.save()
     except IntegrityError as exc:
         # Two enrollments racing for one Partner ID: the constraint decides.
-        raise ValidationError(
-            {"partner_id": _("An organization with this Partner ID is already enrolled.")},
-            code="duplicate_partner_id",
-        ) from exc
+        raise duplicate from exc
     return org
 
 

@@ -103,7 +103,7 @@ class MemberInviteView(OrgView, FormView):
 
     def form_valid(self, form):
         try:
-            services.invite_member(
+            invitation, _link = services.invite_member(
                 org=self.request.org,
                 actor=self.request.user,
                 email=form.cleaned_data["email"],
@@ -114,7 +114,7 @@ class MemberInviteView(OrgView, FormView):
             return self.form_invalid(form)
         messages.success(
             self.request,
-            _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]},
+            _("Invitation sent to %(email)s.") % {"email": invitation.email},
         )
         return redirect(self.org_url("team:list"))
 
@@ -164,11 +164,15 @@ class MemberUpdateView(OrgView, FormView):
 class MemberRemoveView(OrgView, TemplateView):
     """GET asks for confirmation; POST removes."""
 
-    action = "team.manage"
+    action = "team.view"
     template_name = "partners/member_confirm_remove.html"
 
     def get_member(self):
-        return get_object_or_404(member_list(org=self.request.org), pk=self.kwargs["pk"])
+        members = member_list(org=self.request.org)
+        if not can(self.request.membership, "team.manage"):
+            # Anyone may leave; only Admins remove others.
+            members = members.filter(user=self.request.user)
+        return get_object_or_404(members, pk=self.kwargs["pk"])
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(member=self.get_member(), **kwargs)

@@ -32,6 +32,18 @@ def pytest_configure(config):
     # allauth's rate limits would trip across tests sharing 127.0.0.1; the abuse tests
     # switch them back on with the `settings` fixture.
     settings.ACCOUNT_RATE_LIMITS = False
+    # Each xdist process gets its own Celery queue, so workers don't take each other's
+    # tasks. Set before anything publishes: Celery caches its queues on first use.
+    from portal.celery import app
+
+    queue = f"portal-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    app.conf.update(
+        task_always_eager=False,
+        broker_url=settings.CELERY_BROKER_URL,
+        result_backend=settings.CELERY_BROKER_URL,
+        task_default_queue=queue,
+    )
 
 
 def pytest_collection_modifyitems(items):
@@ -104,16 +116,10 @@ def client_for():
 # A real Celery worker on the real Redis
 # ------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def celery_app_for_tests(worker_id):
+def celery_app_for_tests():
     from portal.celery import app
 
-    # Each xdist process gets its own queue so workers don't take each other's tasks.
-    app.conf.update(
-        task_always_eager=False,
-        broker_url=settings.CELERY_BROKER_URL,
-        result_backend=settings.CELERY_BROKER_URL,
-        task_default_queue=f"portal-test-{worker_id}",
-    )
+    assert app.conf.task_default_queue.startswith("portal-test-")
     return app
 
 

@@ -1,0 +1,57 @@
+import pytest
+from django.apps import apps
+from django.urls import reverse
+
+from partners.services import invite_member, record_event
+from portal.emails import queue_message
+from portal.scoping import unscoped
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_render_every_changelist_and_change_form(world, client_for):
+    with unscoped("test setup"):
+        invite_member(
+            org=world.provider, actor=world.provider_admin, email="i@x.test", role="admin"
+        )
+        record_event(org=world.provider, actor=world.provider_admin, verb="test.event")
+    queue_message(to="x@example.test", subject="s", body_text="b")
+    client = client_for(world.staff)
+    from django.contrib import admin
+
+    assert client.get(reverse("admin:index")).status_code == 200
+    for model in admin.site._registry:
+        if model._meta.app_label not in {"portal", "partners", "customers", "subscriptions"}:
+            continue
+        info = (model._meta.app_label, model._meta.model_name)
+        assert client.get(reverse("admin:{}_{}_changelist".format(*info))).status_code == 200, info
+        with unscoped("admin test"):
+            obj = model._base_manager.first()
+        assert obj is not None, info
+        page = client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk]))
+        assert page.status_code == 200, info
+    assert (
+        client.get(reverse("admin:partners_organization_changelist"), {"q": "Contoso"}).status_code
+        == 200
+    )
+
+
+def test_every_model_of_ours_is_registered_in_the_admin():
+    from django.contrib import admin
+
+    ours = {
+        m
+        for m in apps.get_models()
+        if m._meta.app_label in {"portal", "partners", "customers", "subscriptions"}
+    }
+    assert ours <= set(admin.site._registry)
+
+
+def test_non_staff_users_get_404_from_the_admin(world, client_for):
+    response = client_for(world.provider_admin).get(reverse("admin:index"), follow=True)
+    assert response.status_code == 404
+
+
+def test_anonymous_admin_visitors_log_in_through_allauth(client):
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("account_login"))

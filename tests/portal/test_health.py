@@ -1,0 +1,28 @@
+import pytest
+from django.urls import reverse
+
+
+@pytest.mark.django_db
+def test_healthz_answers_ok_without_login(client):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.content == b"ok"
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_pages_carry_the_security_headers(client):
+    response = client.get(reverse("account_login"))
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "'nonce-" in csp and "frame-ancestors 'none'" in csp
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response.cookies["csrftoken"]["secure"]
+
+
+@pytest.mark.django_db
+def test_the_footer_shows_the_version(client):
+    import portal
+
+    assert f"version {portal.__version__}" in client.get(reverse("home")).content.decode()
