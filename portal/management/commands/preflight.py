@@ -6,8 +6,6 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import connection
-from django.db.utils import OperationalError
 
 HINT = "Start it with `docker compose up -d db redis` (or your system's service manager)."
 
@@ -18,12 +16,23 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         problems = []
         database = settings.DATABASES["default"]
-        if database["ENGINE"] != "django.db.backends.sqlite3":
+        if database["ENGINE"] == "django.db.backends.postgresql":
+            import psycopg
+
+            where = f"{database.get('HOST') or 'localhost'}:{database.get('PORT') or 5432}"
             try:
-                connection.ensure_connection()
-            except OperationalError as exc:
-                where = f"{database.get('HOST') or 'localhost'}:{database.get('PORT') or 5432}"
-                problems.append(f"PostgreSQL at {where} is unreachable ({exc}).".strip())
+                # The server, not the database: the test run creates its own database.
+                psycopg.connect(
+                    host=database.get("HOST") or None,
+                    port=database.get("PORT") or None,
+                    user=database.get("USER") or None,
+                    password=database.get("PASSWORD") or None,
+                    dbname="postgres",
+                    connect_timeout=3,
+                ).close()
+            except psycopg.OperationalError as exc:
+                reason = str(exc).strip().splitlines()[0]
+                problems.append(f"PostgreSQL at {where} is unreachable ({reason}).")
         broker = settings.CELERY_BROKER_URL
         if broker:
             url = urlparse(broker)
