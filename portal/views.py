@@ -13,7 +13,8 @@ def home(request):
         return render(request, "portal/landing.html")
     memberships = list(memberships_of(user=request.user))
     if not memberships:
-        return redirect("enroll")
+        # Staff work in the admin; everyone else starts by enrolling a reseller.
+        return redirect("admin:index" if request.user.is_staff else "enroll")
     last = request.session.get(LAST_ORG_SESSION_KEY)
     chosen = next((m for m in memberships if m.organization.slug == last), memberships[0])
     return redirect(chosen.organization.get_absolute_url())

@@ -80,3 +80,7 @@ def test_anonymous_home_is_the_landing_page(client):
     page = client.get(reverse("home")).content.decode()
     assert "Partner with indirect resellers in one place" in page
     assert reverse("account_login") in page and reverse("account_signup") in page
+
+
+def test_staff_without_an_organization_land_in_the_admin(world, client_for):
+    assert client_for(world.staff).get(reverse("home"))["Location"] == reverse("admin:index")

@@ -19,6 +19,13 @@ ORGANIZATIONS = [
     ("provider", "Tailspin Cloud", "tailspin", "4100002", "DE", "tailspin@demo.example"),
 ]
 STAFF_EMAIL = "admin@demo.example"
+NAMES = {
+    "provider@demo.example": ("Pat", "Provider"),
+    "reseller@demo.example": ("Rita", "Reseller"),
+    "northwind@demo.example": ("Nina", "Northwind"),
+    "tailspin@demo.example": ("Tom", "Tailspin"),
+    STAFF_EMAIL: ("Sam", "Staff"),
+}
 
 
 class Command(BaseCommand):
@@ -57,6 +64,7 @@ class Command(BaseCommand):
     def _user(self, email: str, staff: bool = False) -> User:
         user, _ = User.objects.get_or_create(email=email)
         user.is_staff = user.is_superuser = staff
+        user.first_name, user.last_name = NAMES[email]
         user.set_password(PASSWORD)
         user.save()
         EmailAddress.objects.update_or_create(
