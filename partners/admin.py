@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from partners.models import AuditEvent, Membership, Organization, TeamInvitation
+from partners.models import (
+    AuditEvent,
+    Membership,
+    Organization,
+    Partnership,
+    PartnershipRequest,
+    TeamInvitation,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -74,4 +81,60 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Partnership)
+class PartnershipAdmin(admin.ModelAdmin):
+    list_display = ["provider", "reseller", "started_at", "ended_at"]
+    list_filter = [("ended_at", admin.EmptyFieldListFilter)]
+    search_fields = [
+        "provider__name",
+        "reseller__name",
+        "provider__partner_id",
+        "reseller__partner_id",
+    ]
+    date_hierarchy = "started_at"
+    list_select_related = ["provider", "reseller"]
+    readonly_fields = [
+        "provider",
+        "reseller",
+        "request",
+        "started_at",
+        "ended_at",
+        "ended_by",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # partnerships start when a reseller accepts a request
+
+
+@admin.register(PartnershipRequest)
+class PartnershipRequestAdmin(admin.ModelAdmin):
+    list_display = ["email", "provider", "state", "created_at", "expires_at", "responded_at"]
+    list_filter = ["state"]
+    search_fields = ["email", "contact_name", "provider__name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["provider"]
+    exclude = ["token_digest"]
+    readonly_fields = [
+        "provider",
+        "email",
+        "contact_name",
+        "subject",
+        "body",
+        "state",
+        "requested_by",
+        "expires_at",
+        "responded_at",
+        "responded_by",
+        "reseller",
+        "outbound_email",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request):
         return False

@@ -40,3 +40,37 @@ class InviteMemberForm(forms.Form):
 
 class ChangeRoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+
+
+class PartnershipRequestForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Reseller's email address"),
+        help_text=_("The address of the reseller's Admin, as used in the portal."),
+    )
+    contact_name = forms.CharField(
+        label=_("Contact name"), max_length=200, required=False, help_text=_("Optional.")
+    )
+
+
+class PartnershipDraftForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=300)
+    body = forms.CharField(
+        label=_("Message"),
+        widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "true"}),
+        max_length=10000,
+        help_text=_(
+            "You can edit the text, but keep the link: it is personalized for your account."
+        ),
+    )
+
+
+class PartnershipResponseForm(forms.Form):
+    """On the link page: which enrolled reseller accepts (when the user admins several)."""
+
+    reseller = forms.ModelChoiceField(
+        label=_("Accept as"), queryset=None, empty_label=None, required=False
+    )
+
+    def __init__(self, *args, resellers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reseller"].queryset = resellers

@@ -217,3 +217,182 @@ class AuditEvent(models.Model):
     @staticmethod
     def visible_to(tenant) -> Q:
         return Q(organization=tenant)
+
+
+class Partnership(TimeStamped):
+    """An indirect provider and an indirect reseller who serve common customers.
+
+    Ending one keeps the row (history stays queryable); a new request can start another.
+    """
+
+    provider = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="reseller_partnerships",
+        verbose_name=_("indirect provider"),
+    )
+    reseller = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="provider_partnerships",
+        verbose_name=_("indirect reseller"),
+    )
+    request = models.OneToOneField(
+        "PartnershipRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="partnership",
+        verbose_name=_("partnership request"),
+    )
+    started_at = models.DateTimeField(_("partnership since"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ended by"),
+    )
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = _("partnership")
+        verbose_name_plural = _("partnerships")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "reseller"],
+                condition=Q(ended_at__isnull=True),
+                name="partners_partnership_one_active",
+            ),
+            models.CheckConstraint(
+                condition=~Q(provider=models.F("reseller")),
+                name="partners_partnership_two_organizations",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["provider", "-started_at"]),
+            models.Index(fields=["reseller", "-started_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} ↔ {self.reseller}"
+
+    @staticmethod
+    def visible_to(tenant) -> Q:
+        return Q(provider=tenant) | Q(reseller=tenant)
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None
+
+
+class PartnershipRequest(TimeStamped):
+    """A provider's emailed invitation for a reseller to partner with it.
+
+    The link's token is shown once and stored only as a SHA-256 digest. "Expired" is
+    derived from `expires_at`, so no job has to flip states on time.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        REVOKED = "revoked", _("Revoked")
+        # Stored only when a new request to the same address replaces an expired one;
+        # until then "expired" is derived from expires_at.
+        EXPIRED = "expired", _("Expired")
+
+    provider = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="partnership_requests",
+        verbose_name=_("indirect provider"),
+    )
+    email = models.EmailField(_("reseller's email address"))
+    contact_name = models.CharField(_("contact name"), max_length=200, blank=True, default="")
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("message"))
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    expires_at = models.DateTimeField(_("expires"))
+    responded_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answered by"),
+    )
+    reseller = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="answered_partnership_requests",
+        verbose_name=_("indirect reseller"),
+    )
+    # The portal's latest send of this request; empty when the provider sent it themselves.
+    outbound_email = models.ForeignKey(
+        "portal.OutboundEmail",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("email"),
+    )
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = _("partnership request")
+        verbose_name_plural = _("partnership requests")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "email"],
+                condition=Q(state="pending"),
+                name="partners_request_one_pending",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["provider", "-created_at"]),
+            models.Index(fields=["email", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} → {self.email}"
+
+    @staticmethod
+    def visible_to(tenant) -> Q:
+        # The provider that asked; the reseller that answered; and, while unanswered,
+        # a reseller one of whose users the request was addressed to.
+        member_emails = Membership.objects.filter(organization=tenant).values("user__email")
+        return Q(provider=tenant) | Q(reseller=tenant) | Q(email__in=member_emails)
+
+    @staticmethod
+    def default_expiry():
+        return timezone.now() + timedelta(days=settings.PARTNERSHIP_REQUEST_MAX_AGE_DAYS)
+
+    @property
+    def display_state(self) -> str:
+        if self.state == self.State.PENDING and self.expires_at <= timezone.now():
+            return "expired"
+        return self.state
+
+    @property
+    def is_open(self) -> bool:
+        return self.display_state == self.State.PENDING

@@ -19,6 +19,9 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "customers.view": {Kind.PROVIDER: ALL_ROLES, Kind.RESELLER: ALL_ROLES},
     "team.view": {Kind.PROVIDER: ALL_ROLES, Kind.RESELLER: ALL_ROLES},
     "team.manage": {Kind.PROVIDER: ADMINS, Kind.RESELLER: ADMINS},
+    "partnerships.request": {Kind.PROVIDER: frozenset({Role.ADMIN, Role.SALES_AGENT})},
+    "partnerships.respond": {Kind.RESELLER: ADMINS},
+    "partnerships.end": {Kind.PROVIDER: ADMINS, Kind.RESELLER: ADMINS},
 }
 
 

@@ -1,8 +1,16 @@
 """Reads for the partners app. Tenant data is always narrowed by the organization passed in."""
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from partners.models import AuditEvent, Membership, Organization, TeamInvitation
+from partners.models import (
+    AuditEvent,
+    Membership,
+    Organization,
+    Partnership,
+    PartnershipRequest,
+    TeamInvitation,
+)
 from portal.models import User
 from portal.tokens import token_digest
 
@@ -56,3 +64,69 @@ def audit_event_list(*, org: Organization) -> QuerySet[AuditEvent]:
 
 def organization_by_partner_id(*, partner_id: str) -> Organization | None:
     return Organization.objects.filter(partner_id=partner_id).first()
+
+
+def partner_reseller_list(*, org: Organization) -> QuerySet[Partnership]:
+    """The provider's active partnerships, with what the Indirect resellers table shows."""
+    return (
+        Partnership.objects.filter(provider=org, ended_at=None)
+        .select_related("reseller")
+        .order_by("reseller__name", "pk")
+    )
+
+
+def partner_provider_list(*, org: Organization) -> QuerySet[Partnership]:
+    """The reseller's active partnerships."""
+    return (
+        Partnership.objects.filter(reseller=org, ended_at=None)
+        .select_related("provider")
+        .order_by("provider__name", "pk")
+    )
+
+
+def partnership_for(*, org: Organization) -> QuerySet[Partnership]:
+    """Partnerships the organization is a side of, active or ended."""
+    return Partnership.objects.filter(Partnership.visible_to(org)).select_related(
+        "provider", "reseller"
+    )
+
+
+def partnership_request_list(*, org: Organization) -> QuerySet[PartnershipRequest]:
+    """Requests the provider sent, newest first, with their delivery status."""
+    return (
+        PartnershipRequest.objects.filter(provider=org)
+        .select_related("requested_by", "outbound_email", "reseller")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def incoming_request_list(*, org: Organization) -> QuerySet[PartnershipRequest]:
+    """Unanswered requests addressed to the reseller's users."""
+    member_emails = Membership.objects.filter(organization=org).values("user__email")
+    return (
+        PartnershipRequest.objects.filter(
+            email__in=member_emails,
+            state=PartnershipRequest.State.PENDING,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("provider")
+        .order_by("-created_at")
+    )
+
+
+def partnership_request_by_token(*, token: str) -> PartnershipRequest | None:
+    """Call inside `unscoped(...)`: holding the link is what authorises reading it."""
+    return (
+        PartnershipRequest.objects.select_related("provider")
+        .filter(token_digest=token_digest(token))
+        .first()
+    )
+
+
+def reseller_admin_memberships(*, user: User) -> QuerySet[Membership]:
+    """The enrolled resellers this user can accept partnerships for."""
+    return Membership.objects.filter(
+        user=user,
+        role=Membership.Role.ADMIN,
+        organization__kind=Organization.Kind.RESELLER,
+    ).select_related("organization")

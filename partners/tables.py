@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import Membership
+from partners.models import Membership, Partnership
 from portal.tables import PortalTable
 
 
@@ -49,3 +49,67 @@ class TeamInvitationTable(PortalTable):
         fields = ()
         sequence = ("email", "role", "invited_by", "created_at", "state", "actions")
         empty_text = _("No pending invitations.")
+
+
+class PartnerResellerTable(PortalTable):
+    name = tables.Column(accessor="reseller__name", verbose_name=_("Indirect reseller"))
+    partner_id = tables.Column(accessor="reseller__partner_id", verbose_name=_("Partner ID"))
+    started_at = tables.DateColumn(verbose_name=_("Partnership since"))
+    actions = tables.TemplateColumn(
+        template_name="partners/_reseller_actions.html",
+        verbose_name=_("Actions"),
+        orderable=False,
+        exclude_from_export=True,
+    )
+
+    class Meta(PortalTable.Meta):
+        model = Partnership
+        fields = ()
+        sequence = ("name", "partner_id", "started_at", "actions")
+        order_by = ("name",)
+        empty_text = _("No indirect resellers match your search.")
+
+    def value_started_at(self, value) -> str:
+        return value.date().isoformat()
+
+
+class PartnershipRequestTable(PortalTable):
+    email = tables.TemplateColumn(
+        template_name="partners/_request_recipient.html", verbose_name=_("Sent to")
+    )
+    state = tables.TemplateColumn(
+        template_name="partners/_request_state.html", verbose_name=_("State"), orderable=False
+    )
+    requested_by = tables.Column(accessor="requested_by__email", verbose_name=_("Requested by"))
+    created_at = tables.DateTimeColumn(verbose_name=_("Requested"), format="SHORT_DATETIME_FORMAT")
+    delivery = tables.TemplateColumn(
+        template_name="partners/_request_delivery.html",
+        verbose_name=_("Email delivery"),
+        orderable=False,
+    )
+    actions = tables.TemplateColumn(
+        template_name="partners/_request_actions.html", verbose_name=_("Actions"), orderable=False
+    )
+
+    class Meta(PortalTable.Meta):
+        fields = ()
+        sequence = ("email", "state", "requested_by", "created_at", "delivery", "actions")
+        empty_text = _("No partnership requests yet.")
+
+
+class PartnerProviderTable(PortalTable):
+    name = tables.Column(accessor="provider__name", verbose_name=_("Indirect provider"))
+    partner_id = tables.Column(accessor="provider__partner_id", verbose_name=_("Partner ID"))
+    started_at = tables.DateColumn(verbose_name=_("Partnership since"))
+    actions = tables.TemplateColumn(
+        template_name="partners/_provider_actions.html",
+        verbose_name=_("Actions"),
+        orderable=False,
+    )
+
+    class Meta(PortalTable.Meta):
+        model = Partnership
+        fields = ()
+        sequence = ("name", "partner_id", "started_at", "actions")
+        order_by = ("name",)
+        empty_text = _("No indirect providers yet.")

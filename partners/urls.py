@@ -1,9 +1,41 @@
 from django.urls import path
 
-from partners import views
+from partners import partnership_views as views
 
 app_name = "partners"
 urlpatterns = [
     path("resellers/", views.ResellerListView.as_view(), name="reseller-list"),
+    path("resellers/request/", views.PartnershipRequestCreateView.as_view(), name="request-create"),
+    path(
+        "resellers/requests/<int:pk>/",
+        views.PartnershipRequestDraftView.as_view(),
+        name="request-draft",
+    ),
+    path(
+        "resellers/requests/<int:pk>/done/",
+        views.PartnershipRequestDoneView.as_view(),
+        name="request-done",
+    ),
+    path(
+        "resellers/requests/<int:pk>/resend/",
+        views.PartnershipRequestResendView.as_view(),
+        name="request-resend",
+    ),
+    path(
+        "resellers/requests/<int:pk>/revoke/",
+        views.PartnershipRequestRevokeView.as_view(),
+        name="request-revoke",
+    ),
+    path(
+        "resellers/<int:pk>/add-customer/",
+        views.AddCustomerStubView.as_view(),
+        name="add-customer",
+    ),
     path("providers/", views.ProviderListView.as_view(), name="provider-list"),
+    path(
+        "providers/requests/<int:pk>/respond/",
+        views.IncomingRequestRespondView.as_view(),
+        name="request-respond",
+    ),
+    path("partnerships/<int:pk>/end/", views.PartnershipEndView.as_view(), name="partnership-end"),
 ]

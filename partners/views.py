@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -23,6 +24,16 @@ from partners.selectors import (
 )
 from partners.tables import MemberTable, TeamInvitationTable
 from portal.scoping import unscoped
+
+
+def safe_next(request, fallback: str) -> str:
+    """The `next` parameter when it points inside this site, else `fallback`."""
+    target = request.GET.get("next") or request.POST.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
 
 
 class OrgView(LoginRequiredMixin):
@@ -54,20 +65,6 @@ class DashboardView(OrgView, TemplateView):
             pending_invitations=team_invitation_list(org=org).count(),
             **kwargs,
         )
-
-
-class ResellerListView(OrgView, TemplateView):
-    """Indirect resellers (providers). Partnerships arrive with the partnerships issue."""
-
-    action = "resellers.view"
-    template_name = "partners/reseller_list.html"
-
-
-class ProviderListView(OrgView, TemplateView):
-    """Indirect providers (resellers)."""
-
-    action = "providers.view"
-    template_name = "partners/provider_list.html"
 
 
 class MemberListView(OrgView, SingleTableMixin, FilterView):
@@ -305,4 +302,4 @@ class EnrollView(LoginRequiredMixin, FormView):
             _("%(org)s is enrolled as an indirect reseller. You are its Admin.")
             % {"org": org.name},
         )
-        return redirect(org.get_absolute_url())
+        return redirect(safe_next(self.request, org.get_absolute_url()))

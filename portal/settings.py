@@ -292,3 +292,6 @@ LOGGING = {
 # Partner IDs in the program are numeric identifiers (Microsoft's PartnerID/MPN ID).
 PARTNER_ID_REGEX = r"^[0-9]{6,10}$"
 TEAM_INVITATION_MAX_AGE_DAYS = env.int("TEAM_INVITATION_MAX_AGE_DAYS", default=14)
+PARTNERSHIP_REQUEST_MAX_AGE_DAYS = env.int("PARTNERSHIP_REQUEST_MAX_AGE_DAYS", default=30)
+# First retry of a failed email after this many seconds, doubling up to 10 minutes.
+OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=10.0)

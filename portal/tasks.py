@@ -68,8 +68,9 @@ def deliver_email(self, email_id: int) -> str:
             email.last_error = ""
         email.save(update_fields=["attempts", "status", "sent_at", "last_error", "updated_at"])
     if error is not None and email.status == OutboundEmail.Status.QUEUED:
-        # Exponential backoff: 10 s, 20 s, 40 s ... capped at 10 minutes.
-        raise self.retry(exc=error, countdown=min(10 * 2 ** (email.attempts - 1), 600))
+        # Exponential backoff (10 s, 20 s, 40 s ... by default), capped at 10 minutes.
+        base = settings.OUTBOX_RETRY_BASE_SECONDS
+        raise self.retry(exc=error, countdown=min(base * 2 ** (email.attempts - 1), 600))
     return email.status
 
 

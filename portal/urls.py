@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from partners import partnership_views
 from partners import views as partner_views
 from portal import views
 
@@ -20,6 +21,11 @@ urlpatterns = [
         "team-invitations/<str:token>/",
         partner_views.TeamInvitationView.as_view(),
         name="team-invitation",
+    ),
+    path(
+        "partnerships/<str:token>/",
+        partnership_views.PartnershipLinkView.as_view(),
+        name="partnership-link",
     ),
     path("orgs/<slug:org_slug>/", include(org_patterns)),
     path("admin/", admin.site.urls),

@@ -11,11 +11,19 @@ from urllib.parse import urlparse
 
 import pytest
 from django.db import models
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
-from partners.models import AuditEvent, Membership, TeamInvitation
+from partners.models import (
+    AuditEvent,
+    Membership,
+    Partnership,
+    PartnershipRequest,
+    TeamInvitation,
+)
+from partners.partnerships import request_partnership
 from partners.services import invite_member
 from portal.scoping import unscoped
+from tests.factories import MembershipFactory, ProviderFactory, ResellerFactory
 
 OUR_APPS = {"portal", "partners", "customers", "subscriptions"}
 
@@ -30,14 +38,24 @@ PERSONAS = [
 ]
 P1_ALL = {"provider_admin", "provider_sales", "provider_support"}
 P1_ADMIN = {"provider_admin"}
+P1_SELLERS = {"provider_admin", "provider_sales"}
 R1_ALL = {"reseller_admin"}
+R1_ADMIN = {"reseller_admin"}
 
 # route -> (who may GET it in P1 (a provider), who may GET it in R1 (a reseller), method)
 # "post" routes answer GET with 405 to those allowed and 404 to everyone else.
 ORG_ROUTES = {
     "dashboard": (P1_ALL, R1_ALL, "get"),
     "partners:reseller-list": (P1_ALL, set(), "get"),
+    "partners:request-create": (P1_SELLERS, set(), "get"),
+    "partners:request-draft": (P1_SELLERS, set(), "get"),
+    "partners:request-done": (P1_SELLERS, set(), "post"),
+    "partners:request-resend": (P1_SELLERS, set(), "post"),
+    "partners:request-revoke": (P1_SELLERS, set(), "post"),
+    "partners:add-customer": (P1_SELLERS, set(), "get"),
     "partners:provider-list": (set(), R1_ALL, "get"),
+    "partners:request-respond": (set(), R1_ADMIN, "post"),
+    "partners:partnership-end": (P1_ADMIN, R1_ADMIN, "get"),
     "customers:list": (P1_ALL, R1_ALL, "get"),
     "team:list": (P1_ALL, R1_ALL, "get"),
     "team:invite": (P1_ADMIN, R1_ALL, "get"),
@@ -53,6 +71,7 @@ PUBLIC_ROUTES = {
     "healthz": "tests/portal/test_health.py",
     "enroll": "tests/partners/test_enrollment.py",
     "team-invitation": "tests/partners/test_team.py",
+    "partnership-link": "tests/partners/test_partnerships.py",
 }
 
 
@@ -87,8 +106,44 @@ def _kwargs(route: str, org, world) -> dict:
     return kwargs
 
 
+def _partnership(org, world) -> Partnership:
+    """A partnership `org` is a side of (created with a partner from `world` if needed)."""
+    existing = Partnership.objects.filter(Partnership.visible_to(org)).first()
+    if existing:
+        return existing
+    if org.is_provider:
+        reseller = ResellerFactory()
+        return Partnership.objects.create(provider=org, reseller=reseller)
+    return Partnership.objects.create(provider=ProviderFactory(), reseller=org)
+
+
+def _request_of(org) -> PartnershipRequest:
+    """A pending request sent by `org` when it is a provider, else by another provider."""
+    provider = org if org.is_provider else ProviderFactory()
+    existing = PartnershipRequest.objects.filter(provider=provider, state="pending").first()
+    if existing:
+        return existing
+    actor = Membership.objects.filter(organization=provider).first()
+    request, _ = request_partnership(
+        provider=provider,
+        actor=actor.user if actor else None,
+        email=f"prospect-{provider.slug}@example.test",
+    )
+    return request
+
+
 def _sample_pk(route: str, org, world) -> int:
     with unscoped("test samples"):
+        if route == "partners:request-respond":
+            # A request addressed to the reseller's admin (sent by some provider).
+            admin = Membership.objects.filter(organization=org, role="admin").first()
+            provider = ProviderFactory()
+            request, _ = request_partnership(provider=provider, actor=None, email=admin.user.email)
+            return request.pk
+        if route.startswith("partners:request-"):
+            return _request_of(org).pk
+        if route in {"partners:add-customer", "partners:partnership-end"}:
+            return _partnership(org, world).pk
         if route.startswith("team:invitation-"):
             invitation = TeamInvitation.objects.filter(organization=org).first()
             if invitation is None:
@@ -111,7 +166,8 @@ def MembershipFactoryForOrg(org):
 def _snapshot():
     with unscoped("row counts"):
         return {
-            model: model._base_manager.count() for model in (Membership, TeamInvitation, AuditEvent)
+            model: model._base_manager.count()
+            for model in (Membership, TeamInvitation, AuditEvent, Partnership, PartnershipRequest)
         }
 
 
@@ -162,23 +218,34 @@ def test_outsiders_cannot_change_anything_by_posting(route, world, client_for):
     "route", [r for r in sorted(ORG_ROUTES) if "<int:pk>" in our_routes().get(r, "")]
 )
 def test_objects_of_another_organization_answer_404(route, world, client_for):
-    """P1's admin, in P1's URL space, asking for P2's object by id."""
-    foreign = _kwargs(route, world.other_provider, world)
-    url = reverse(route, kwargs={**foreign, "org_slug": world.provider.slug})
-    client = client_for(world.provider_admin)
+    """An allowed member, in their own URL space, asking for another organization's object."""
+    in_p1, in_r1, _ = ORG_ROUTES[route]
+    if in_p1:
+        org, persona, other = world.provider, sorted(in_p1)[0], world.other_provider
+    else:
+        org, persona = world.reseller, sorted(in_r1)[0]
+        other = MembershipFactory(organization=ResellerFactory(), role="admin").organization
+    foreign = _kwargs(route, other, world)
+    url = reverse(route, kwargs={**foreign, "org_slug": org.slug})
+    client = client_for(getattr(world, persona))
     before = _snapshot()
-    # POST-only routes answer any GET with 405 before looking anything up.
-    assert client.get(url).status_code == (404 if ORG_ROUTES[route][2] == "get" else 405)
-    assert client.post(url, {"role": "admin"}).status_code == 404
+    # A method the view doesn't have answers 405 before anything is looked up.
+    view = resolve(url).func.view_class
+    assert client.get(url).status_code == (404 if hasattr(view, "get") else 405)
+    assert client.post(url, {"role": "admin"}).status_code == (
+        404 if hasattr(view, "post") else 405
+    )
     assert _snapshot() == before
 
 
 def test_state_changing_routes_refuse_get(world, client_for):
-    client = client_for(world.provider_admin)
-    for route, (_, _, method) in ORG_ROUTES.items():
-        if method == "post":
-            url = reverse(route, kwargs=_kwargs(route, world.provider, world))
-            assert client.get(url).status_code == 405, route
+    for route, (in_p1, in_r1, method) in ORG_ROUTES.items():
+        if method != "post":
+            continue
+        org, allowed = (world.provider, in_p1) if in_p1 else (world.reseller, in_r1)
+        client = client_for(getattr(world, sorted(allowed)[0]))
+        url = reverse(route, kwargs=_kwargs(route, org, world))
+        assert client.get(url).status_code == 405, route
 
 
 def test_forms_need_a_csrf_token(world):

@@ -2,6 +2,8 @@ import pytest
 from django.apps import apps
 from django.urls import reverse
 
+from partners.models import Partnership
+from partners.partnerships import request_partnership
 from partners.services import invite_member, record_event
 from portal.emails import queue_message
 from portal.scoping import unscoped
@@ -15,6 +17,10 @@ def test_staff_render_every_changelist_and_change_form(world, client_for):
             org=world.provider, actor=world.provider_admin, email="i@x.test", role="admin"
         )
         record_event(org=world.provider, actor=world.provider_admin, verb="test.event")
+        request_partnership(
+            provider=world.provider, actor=world.provider_admin, email="r@example.test"
+        )
+        Partnership.objects.create(provider=world.provider, reseller=world.reseller)
     queue_message(to="x@example.test", subject="s", body_text="b")
     client = client_for(world.staff)
     from django.contrib import admin

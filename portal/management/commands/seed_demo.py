@@ -4,8 +4,10 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
-from partners.models import Membership, Organization
+from partners.models import Membership, Organization, Partnership, PartnershipRequest
+from partners.partnerships import request_partnership
 from portal.models import User
 from portal.scoping import unscoped
 
@@ -56,10 +58,29 @@ class Command(BaseCommand):
                 Membership.objects.update_or_create(
                     user=self._user(email), organization=org, defaults={"role": "admin"}
                 )
+            self._partnerships()
         self.stdout.write(self.style.SUCCESS(f"Demo data is ready. Logins (password {PASSWORD}):"))
         for kind, name, _slug, _pid, _country, email in ORGANIZATIONS:
             self.stdout.write(f"  {email:<26} Admin of {name} ({kind})")
         self.stdout.write(f"  {STAFF_EMAIL:<26} staff superuser (/admin/)")
+
+    def _partnerships(self) -> None:
+        contoso = Organization.objects.get(slug="contoso")
+        fabrikam = Organization.objects.get(slug="fabrikam")
+        Partnership.objects.get_or_create(provider=contoso, reseller=fabrikam, ended_at=None)
+        pending = PartnershipRequest.objects.filter(
+            provider=contoso,
+            email="pending@demo.example",
+            state="pending",
+            expires_at__gt=timezone.now(),
+        )
+        if not pending.exists():
+            request_partnership(
+                provider=contoso,
+                actor=User.objects.get(email="provider@demo.example"),
+                email="pending@demo.example",
+                contact_name="Pending Reseller",
+            )
 
     def _user(self, email: str, staff: bool = False) -> User:
         user, _ = User.objects.get_or_create(email=email)

@@ -1,0 +1,364 @@
+"""Writes for partnerships: request by email, accept or decline through the link, end.
+
+Kept apart from partners/services.py (organizations and teams) so each module stays
+readable; both follow the same rules: atomic, locked rows, audit, email on commit.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partners.models import Membership, Organization, Partnership, PartnershipRequest
+from partners.services import record_event
+from portal.emails import queue_message, send_email
+from portal.models import OutboundEmail, User
+from portal.scoping import unscoped
+from portal.tokens import new_token, token_digest
+
+
+def request_link(token: str) -> str:
+    return settings.SITE_URL + reverse("partnership-link", kwargs={"token": token})
+
+
+def _draft(provider: Organization, actor: User | None, contact_name: str, link: str):
+    context = {
+        "provider": provider,
+        "sender": actor,
+        "contact_name": contact_name,
+        "link": link,
+        "max_age_days": settings.PARTNERSHIP_REQUEST_MAX_AGE_DAYS,
+    }
+    subject = render_to_string("emails/partnership_request/subject.txt", context)
+    body = render_to_string("emails/partnership_request/body.txt", context)
+    return " ".join(subject.split()), body.strip() + "\n"
+
+
+def _active_partner_for(provider: Organization, email: str) -> Organization | None:
+    """The reseller, already partnered with `provider`, that `email` works for."""
+    partnership = (
+        Partnership.objects.filter(
+            provider=provider,
+            ended_at=None,
+            reseller__memberships__user__email__iexact=email,
+        )
+        .select_related("reseller")
+        .first()
+    )
+    return partnership.reseller if partnership else None
+
+
+def _notify_admins(org: Organization, template: str, context: dict) -> None:
+    admins = User.objects.filter(
+        memberships__organization=org, memberships__role=Membership.Role.ADMIN, is_active=True
+    )
+    for email in admins.values_list("email", flat=True):
+        send_email(template=template, to=email, context=context)
+
+
+@transaction.atomic
+def request_partnership(
+    *, provider: Organization, actor: User, email: str, contact_name: str = ""
+) -> tuple[PartnershipRequest, str]:
+    """Record a request and draft its email. Returns the request and the link's token.
+
+    The token exists only here and in the link: show it once, store only its digest.
+    """
+    email = email.strip().lower()
+    contact_name = contact_name.strip()
+    with unscoped("checking the address against the provider's partners"):
+        partner = _active_partner_for(provider, email)
+    if partner is not None:
+        raise ValidationError(
+            _(
+                "%(email)s works for %(reseller)s (Partner ID %(partner_id)s), "
+                "which is already your indirect reseller."
+            )
+            % {"email": email, "reseller": partner.name, "partner_id": partner.partner_id},
+            code="already_partnered",
+        )
+    pending = PartnershipRequest.objects.select_for_update().filter(
+        provider=provider, email__iexact=email, state=PartnershipRequest.State.PENDING
+    )
+    for earlier in pending:
+        if earlier.is_open:
+            raise ValidationError(
+                _(
+                    "A partnership request to %(email)s is already pending. "
+                    "Use Resend on it below to send a new link."
+                )
+                % {"email": email},
+                code="already_requested",
+            )
+        earlier.state = PartnershipRequest.State.EXPIRED
+        earlier.save(update_fields=["state", "updated_at"])
+    token, digest = new_token()
+    subject, body = _draft(provider, actor, contact_name, request_link(token))
+    request = PartnershipRequest.objects.create(
+        provider=provider,
+        email=email,
+        contact_name=contact_name,
+        subject=subject,
+        body=body,
+        token_digest=digest,
+        requested_by=actor,
+        expires_at=PartnershipRequest.default_expiry(),
+    )
+    record_event(org=provider, actor=actor, verb="partnership.requested", target=email)
+    return request, token
+
+
+def _lock(request: PartnershipRequest) -> PartnershipRequest:
+    with unscoped("locking a partnership request by id"):
+        return (
+            PartnershipRequest.objects.select_for_update()
+            .select_related("provider")
+            .get(pk=request.pk)
+        )
+
+
+@transaction.atomic
+def send_partnership_request(
+    *,
+    provider: Organization,
+    actor: User,
+    request: PartnershipRequest,
+    token: str,
+    subject: str,
+    body: str,
+) -> tuple[OutboundEmail, bool]:
+    """Have the portal email the (edited) draft. Returns the email and whether it is new.
+
+    Pressing Send twice on the same text queues one email: the second press finds the
+    first still queued or sent and returns it.
+    """
+    request = _lock(request)
+    if request.provider_id != provider.pk or not request.is_open:
+        raise ValidationError(_("This request is no longer pending."), code="not_open")
+    if token_digest(token) != request.token_digest:
+        raise ValidationError(
+            _("This draft's link was replaced by a newer one. Open the newest draft."),
+            code="stale_link",
+        )
+    subject = " ".join(subject.split())
+    body = body.replace("\r\n", "\n").strip() + "\n"
+    if request_link(token) not in body:
+        raise ValidationError(
+            _(
+                "Keep the link in the message: it is personalized for your account "
+                "and the reseller needs it to accept."
+            ),
+            code="link_missing",
+        )
+    previous = request.outbound_email
+    if (
+        previous is not None
+        and previous.status != OutboundEmail.Status.FAILED
+        and (previous.subject, previous.body_text) == (subject, body)
+    ):
+        return previous, False
+    html = render_to_string("emails/partnership_request/body.html", {"text": body})
+    email = queue_message(
+        to=request.email,
+        subject=subject,
+        body_text=body,
+        body_html=html,
+        template="partnership_request",
+    )
+    request.subject, request.body, request.outbound_email = subject, body, email
+    request.save(update_fields=["subject", "body", "outbound_email", "updated_at"])
+    record_event(org=provider, actor=actor, verb="partnership.request_sent", target=request.email)
+    return email, True
+
+
+@transaction.atomic
+def resend_partnership_request(
+    *, provider: Organization, actor: User, request: PartnershipRequest
+) -> str:
+    """A new link (the old one stops working), a new expiry and a fresh draft."""
+    request = _lock(request)
+    if request.provider_id != provider.pk or request.state != PartnershipRequest.State.PENDING:
+        raise ValidationError(_("Only pending requests can be resent."), code="not_open")
+    token, request.token_digest = new_token()
+    request.subject, request.body = _draft(
+        provider, actor, request.contact_name, request_link(token)
+    )
+    request.expires_at = PartnershipRequest.default_expiry()
+    request.outbound_email = None
+    request.save(
+        update_fields=[
+            "token_digest",
+            "subject",
+            "body",
+            "expires_at",
+            "outbound_email",
+            "updated_at",
+        ]
+    )
+    record_event(org=provider, actor=actor, verb="partnership.request_resent", target=request.email)
+    return token
+
+
+@transaction.atomic
+def revoke_partnership_request(
+    *, provider: Organization, actor: User, request: PartnershipRequest
+) -> None:
+    request = _lock(request)
+    if request.provider_id != provider.pk or request.state != PartnershipRequest.State.PENDING:
+        raise ValidationError(_("Only pending requests can be revoked."), code="not_open")
+    request.state = PartnershipRequest.State.REVOKED
+    request.save(update_fields=["state", "updated_at"])
+    record_event(
+        org=provider, actor=actor, verb="partnership.request_revoked", target=request.email
+    )
+
+
+def request_problem(request: PartnershipRequest | None) -> str | None:
+    """Why a link can't be used, in words a stranger may read (no provider data)."""
+    if request is None:
+        return _("This partnership link is not valid. Check that you copied the whole link.")
+    state = request.display_state
+    if state in (PartnershipRequest.State.ACCEPTED, PartnershipRequest.State.DECLINED):
+        return _("This partnership request has already been answered.")
+    if state == PartnershipRequest.State.REVOKED:
+        return _("This partnership request was withdrawn by the provider.")
+    if state == PartnershipRequest.State.EXPIRED:
+        return _("This partnership request has expired. Ask the provider to send a new one.")
+    return None
+
+
+def _check_responder(request: PartnershipRequest, actor: User) -> None:
+    if not actor.emailaddress_set.filter(email__iexact=request.email, verified=True).exists():
+        raise ValidationError(
+            _(
+                "This request was sent to %(email)s. Log in with that address "
+                "(or add and verify it on your account) to answer it."
+            )
+            % {"email": request.email},
+            code="wrong_user",
+        )
+
+
+@transaction.atomic
+def accept_partnership(
+    *, request: PartnershipRequest, reseller: Organization, actor: User
+) -> Partnership:
+    """Create the partnership and close the request, in one transaction.
+
+    Idempotent: accepting again (a second tab, a double click) returns the same partnership.
+    """
+    request = _lock(request)
+    with unscoped("accepting spans the provider and the reseller"):
+        if (
+            request.state == PartnershipRequest.State.ACCEPTED
+            and request.reseller_id == reseller.pk
+        ):
+            existing = Partnership.objects.filter(
+                provider=request.provider, reseller=reseller, ended_at=None
+            ).first()
+            if existing is not None:
+                return existing
+        problem = request_problem(request)
+        if problem:
+            raise ValidationError(problem, code="not_open")
+        _check_responder(request, actor)
+        is_admin = Membership.objects.filter(
+            user=actor,
+            organization=reseller,
+            organization__kind=Organization.Kind.RESELLER,
+            role=Membership.Role.ADMIN,
+        ).exists()
+        if not is_admin:
+            raise ValidationError(
+                _("Only an Admin of an enrolled indirect reseller can accept."),
+                code="not_reseller_admin",
+            )
+        partnership = Partnership.objects.filter(
+            provider=request.provider, reseller=reseller, ended_at=None
+        ).first()
+        if partnership is None:
+            try:
+                with transaction.atomic():
+                    partnership = Partnership.objects.create(
+                        provider=request.provider, reseller=reseller, request=request
+                    )
+            except IntegrityError:
+                # Another transaction created it between our check and insert.
+                partnership = Partnership.objects.get(
+                    provider=request.provider, reseller=reseller, ended_at=None
+                )
+        request.state = PartnershipRequest.State.ACCEPTED
+        request.responded_at = timezone.now()
+        request.responded_by = actor
+        request.reseller = reseller
+        request.save(
+            update_fields=["state", "responded_at", "responded_by", "reseller", "updated_at"]
+        )
+        record_event(
+            org=request.provider, actor=actor, verb="partnership.accepted", target=reseller
+        )
+        record_event(
+            org=reseller, actor=actor, verb="partnership.accepted", target=request.provider
+        )
+        _notify_admins(
+            request.provider,
+            "partnership_accepted",
+            {"provider": request.provider, "reseller": reseller, "actor": actor},
+        )
+    return partnership
+
+
+@transaction.atomic
+def decline_partnership(
+    *, request: PartnershipRequest, actor: User, reseller: Organization | None = None
+) -> None:
+    request = _lock(request)
+    problem = request_problem(request)
+    if problem:
+        raise ValidationError(problem, code="not_open")
+    _check_responder(request, actor)
+    request.state = PartnershipRequest.State.DECLINED
+    request.responded_at = timezone.now()
+    request.responded_by = actor
+    request.reseller = reseller
+    request.save(update_fields=["state", "responded_at", "responded_by", "reseller", "updated_at"])
+    with unscoped("notifying the provider"):
+        record_event(
+            org=request.provider,
+            actor=actor,
+            verb="partnership.declined",
+            target=reseller or request.email,
+        )
+        _notify_admins(
+            request.provider,
+            "partnership_declined",
+            {"provider": request.provider, "reseller": reseller, "email": request.email},
+        )
+
+
+@transaction.atomic
+def end_partnership(*, org: Organization, actor: User, partnership: Partnership) -> Partnership:
+    """Either side ends it. The row stays; a new request can start a new partnership."""
+    with unscoped("ending affects both organizations"):
+        partnership = (
+            Partnership.objects.select_for_update()
+            .select_related("provider", "reseller")
+            .get(pk=partnership.pk)
+        )
+        if org.pk not in (partnership.provider_id, partnership.reseller_id):
+            raise ValidationError(_("This partnership is not yours."), code="not_yours")
+        if not partnership.is_active:
+            raise ValidationError(_("This partnership has already ended."), code="ended")
+        partnership.ended_at = timezone.now()
+        partnership.ended_by = actor
+        partnership.save(update_fields=["ended_at", "ended_by", "updated_at"])
+        other = partnership.reseller if org.pk == partnership.provider_id else partnership.provider
+        for side, target in ((org, other), (other, org)):
+            record_event(org=side, actor=actor, verb="partnership.ended", target=target)
+        _notify_admins(
+            other, "partnership_ended", {"ended_by_org": org, "other": other, "actor": actor}
+        )
+    return partnership
