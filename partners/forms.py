@@ -53,6 +53,7 @@ class PartnershipRequestForm(forms.Form):
 
 
 class PartnershipDraftForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput, max_length=100)
     subject = forms.CharField(label=_("Subject"), max_length=300)
     body = forms.CharField(
         label=_("Message"),

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
@@ -32,21 +33,6 @@ from partners.selectors import (
 from partners.tables import PartnerProviderTable, PartnerResellerTable, PartnershipRequestTable
 from partners.views import OrgView
 from portal.scoping import unscoped
-
-# The link's token exists only in the email and, while the provider drafts it, here.
-DRAFTS_SESSION_KEY = "partnership_drafts"
-
-
-def _remember_token(request, pk: int, token: str) -> None:
-    drafts = request.session.get(DRAFTS_SESSION_KEY, {})
-    drafts[str(pk)] = token
-    request.session[DRAFTS_SESSION_KEY] = drafts
-
-
-def _forget_token(request, pk: int) -> None:
-    drafts = request.session.get(DRAFTS_SESSION_KEY, {})
-    if drafts.pop(str(pk), None) is not None:
-        request.session[DRAFTS_SESSION_KEY] = drafts
 
 
 def mailto_url(to: str, subject: str, body: str) -> str:
@@ -88,7 +74,31 @@ class ResellerListView(OrgView, ExportMixin, SingleTableMixin, FilterView):
         return context
 
 
+def render_draft(view, request_row, token: str, form=None, status: int = 200):
+    """The draft email page. Rendered straight from the POST that made the link:
+    the token is never stored, so this response is the only place the provider sees it."""
+    subject, body = partnerships.draft_message(request_row, token)
+    form = form or PartnershipDraftForm(initial={"subject": subject, "body": body, "token": token})
+    link = partnerships.request_link(token)
+    context = {
+        "partnership_request": request_row,
+        "form": form,
+        "link": link,
+        "mailto": mailto_url(
+            request_row.email,
+            form["subject"].value() or "",
+            form["body"].value() or "",
+        ),
+        "view": view,
+    }
+    return TemplateResponse(
+        view.request, "partners/partnershiprequest_draft.html", context, status=status
+    )
+
+
 class PartnershipRequestCreateView(OrgView, FormView):
+    """Request a partnership: the reseller's address, then the draft email."""
+
     action = "partnerships.request"
     form_class = PartnershipRequestForm
     template_name = "partners/partnershiprequest_form.html"
@@ -101,80 +111,11 @@ class PartnershipRequestCreateView(OrgView, FormView):
         except ValidationError as exc:
             form.add_error(None, exc)
             return self.form_invalid(form)
-        _remember_token(self.request, request_row.pk, token)
-        return redirect(self.org_url("partners:request-draft", pk=request_row.pk))
-
-
-class PartnershipRequestDraftView(OrgView, FormView):
-    """The draft email: edit, then Open in email, Copy to clipboard, Send, Done."""
-
-    action = "partnerships.request"
-    form_class = PartnershipDraftForm
-    template_name = "partners/partnershiprequest_draft.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        self.object = None
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_object(self):
-        if self.object is None:
-            self.object = get_object_or_404(
-                partnership_request_list(org=self.request.org), pk=self.kwargs["pk"]
-            )
-        return self.object
-
-    def token(self) -> str | None:
-        return self.request.session.get(DRAFTS_SESSION_KEY, {}).get(str(self.kwargs["pk"]))
-
-    def get_initial(self):
-        obj = self.get_object()
-        return {"subject": obj.subject, "body": obj.body}
-
-    def get_context_data(self, **kwargs):
-        obj = self.get_object()
-        context = super().get_context_data(**kwargs)
-        form = context["form"]
-        subject = form["subject"].value() or ""
-        body = form["body"].value() or ""
-        context.update(
-            partnership_request=obj,
-            token=self.token(),
-            mailto=mailto_url(obj.email, subject, body),
-        )
-        return context
-
-    def form_valid(self, form):
-        obj = self.get_object()
-        token = self.token()
-        if token is None:
-            form.add_error(None, _("This draft's link is no longer available. Use Resend."))
-            return self.form_invalid(form)
-        try:
-            _email, created = partnerships.send_partnership_request(
-                provider=self.request.org,
-                actor=self.request.user,
-                request=obj,
-                token=token,
-                **form.cleaned_data,
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-            return self.form_invalid(form)
-        if created:
-            messages.success(
-                self.request,
-                _("The portal is sending your message to %(email)s.") % {"email": obj.email},
-            )
-        else:
-            messages.info(
-                self.request,
-                _("This message to %(email)s was already sent.") % {"email": obj.email},
-            )
-        return redirect(self.org_url("partners:request-draft", pk=obj.pk))
+        return render_draft(self, request_row, token)
 
 
 class PartnershipRequestActionView(OrgView, View):
-    """POST-only actions on a request the provider sent: Done, Resend, Revoke."""
+    """POST-only actions on a request the provider sent."""
 
     action = "partnerships.request"
     http_method_names = ["post"]
@@ -188,32 +129,57 @@ class PartnershipRequestActionView(OrgView, View):
             return redirect(self.org_url("partners:reseller-list"))
 
 
-class PartnershipRequestDoneView(PartnershipRequestActionView):
+class PartnershipRequestSendView(PartnershipRequestActionView):
+    """Send: the portal emails the edited draft to the reseller, through Celery."""
+
     def perform(self, obj):
-        _forget_token(self.request, obj.pk)
-        messages.success(
-            self.request,
-            _(
-                "Your partnership request to %(email)s is recorded. The reseller appears "
-                "in your list once they accept."
+        form = PartnershipDraftForm(self.request.POST)
+        if not form.is_valid():
+            token = form.cleaned_data.get("token") or self.request.POST.get("token", "")
+            return render_draft(self, obj, token, form=form)
+        try:
+            _email, created = partnerships.send_partnership_request(
+                provider=self.request.org,
+                actor=self.request.user,
+                request=obj,
+                **form.cleaned_data,
             )
-            % {"email": obj.email},
-        )
+        except ValidationError as exc:
+            if exc.code in {"not_open", "stale_link"}:
+                raise
+            form.add_error(None, exc)
+            return render_draft(self, obj, form.cleaned_data["token"], form=form)
+        if created:
+            messages.success(
+                self.request,
+                _(
+                    "The portal is sending your partnership request to %(email)s. "
+                    "The reseller appears in your list once they accept."
+                )
+                % {"email": obj.email},
+            )
+        else:
+            messages.info(
+                self.request,
+                _("This message to %(email)s was already sent.") % {"email": obj.email},
+            )
         return redirect(self.org_url("partners:reseller-list"))
 
 
 class PartnershipRequestResendView(PartnershipRequestActionView):
+    """Resend: a new link (the old one stops working) and the draft again."""
+
     def perform(self, obj):
         token = partnerships.resend_partnership_request(
             provider=self.request.org, actor=self.request.user, request=obj
         )
-        _remember_token(self.request, obj.pk, token)
+        obj.refresh_from_db()
         messages.success(
             self.request,
             _("A new link was created for %(email)s; the previous one no longer works.")
             % {"email": obj.email},
         )
-        return redirect(self.org_url("partners:request-draft", pk=obj.pk))
+        return render_draft(self, obj, token)
 
 
 class PartnershipRequestRevokeView(PartnershipRequestActionView):
@@ -221,7 +187,6 @@ class PartnershipRequestRevokeView(PartnershipRequestActionView):
         partnerships.revoke_partnership_request(
             provider=self.request.org, actor=self.request.user, request=obj
         )
-        _forget_token(self.request, obj.pk)
         messages.success(
             self.request,
             _("The partnership request to %(email)s was revoked; its link no longer works.")
@@ -310,46 +275,89 @@ def _respond(request, obj, reseller, decision, on_error: str):
     raise Http404
 
 
-class PartnershipLinkView(TemplateView):
-    """The page behind a partnership request link. The token is the only credential."""
+LINK_SESSION_KEY = "partnership_link_token"
+
+
+class PartnershipLinkView(View):
+    """The emailed link. Its token moves into the session and the browser goes on to a
+    URL without it, so the token never leaks through Referer or history (as Django's
+    password reset does). Opening it any number of times changes nothing."""
+
+    def get(self, request, token):
+        with unscoped("partnership link: the token authorises the read"):
+            obj = partnership_request_by_token(token=token)
+        problem = partnerships.request_problem(obj)
+        if problem:
+            return render_problem(request, problem, status=404 if obj is None else 410)
+        request.session[LINK_SESSION_KEY] = token
+        return redirect("partnership-accept")
+
+
+def render_problem(request, problem: str, status: int):
+    response = TemplateResponse(
+        request, "partners/partnership_link.html", {"problem": problem}, status=status
+    )
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+class PartnershipAcceptView(TemplateView):
+    """The request the link pointed at: sign up or log in, enroll, then Accept or Decline."""
 
     template_name = "partners/partnership_link.html"
 
     def get_object(self):
+        token = self.request.session.get(LINK_SESSION_KEY)
+        if not token:
+            return None
         with unscoped("partnership link: the token authorises the read"):
-            return partnership_request_by_token(token=self.kwargs["token"])
+            return partnership_request_by_token(token=token)
+
+    def dispatch(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        if self.object is None:
+            return render_problem(
+                request,
+                _("Open the link from the partnership request email again."),
+                status=404,
+            )
+        problem = partnerships.request_problem(self.object)
+        if problem:
+            return render_problem(request, problem, status=410)
+        response = super().dispatch(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
 
     def get(self, request, *args, **kwargs):
-        obj = self.get_object()
-        problem = partnerships.request_problem(obj)
-        if problem:
-            return self.render_to_response({"problem": problem}, status=404 if obj is None else 410)
-        return self.render_to_response(self.context_for(obj))
+        return self.render_to_response(self.context_for(self.object))
 
     def context_for(self, obj, form=None):
         request = self.request
-        context = {"partnership_request": obj, "provider": obj.provider}
+        here = reverse("partnership-accept")
+        context = {
+            "partnership_request": obj,
+            "provider": obj.provider,
+            "message": obj.body.replace(partnerships.LINK_MARKER, _("(the link you opened)")),
+        }
         if not request.user.is_authenticated:
             # Signing up through the link proves ownership of the invited address.
             get_adapter(request).stash_verified_email(request, obj.email)
-            context["signup_url"] = f"{reverse('account_signup')}?next={quote(request.path)}"
-            context["login_url"] = f"{reverse('account_login')}?next={quote(request.path)}"
+            context["signup_url"] = f"{reverse('account_signup')}?next={here}"
+            context["login_url"] = f"{reverse('account_login')}?next={here}"
             return context
         context["email_matches"] = request.user.emailaddress_set.filter(
             email__iexact=obj.email, verified=True
         ).exists()
         resellers = reseller_admin_memberships(user=request.user)
-        context["enroll_url"] = f"{reverse('enroll')}?next={quote(request.path)}"
+        context["enroll_url"] = f"{reverse('enroll')}?next={here}"
         context["has_reseller"] = resellers.exists()
         context["form"] = form or PartnershipResponseForm(resellers=_organizations(resellers))
         return context
 
     def post(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return redirect(f"{reverse('account_login')}?next={quote(request.path)}")
-        obj = self.get_object()
-        if obj is None:
-            raise Http404
+            return redirect(f"{reverse('account_login')}?next={request.path}")
+        obj = self.object
         resellers = _organizations(reseller_admin_memberships(user=request.user))
         form = PartnershipResponseForm(request.POST, resellers=resellers)
         if not form.is_valid():
@@ -359,7 +367,12 @@ class PartnershipLinkView(TemplateView):
         if decision == "accept" and reseller is None:
             messages.error(request, _("Enroll your company as an indirect reseller first."))
             return redirect(request.path)
-        return _respond(request, obj, reseller, decision, request.path)
+        response = _respond(request, obj, reseller, decision, request.path)
+        with unscoped("re-reading the answered request"):
+            obj.refresh_from_db(fields=["state"])
+        if obj.state != obj.State.PENDING:
+            request.session.pop(LINK_SESSION_KEY, None)  # answered: the link is spent
+        return response
 
 
 def _organizations(memberships):

@@ -4,6 +4,8 @@ Kept apart from partners/services.py (organizations and teams) so each module st
 readable; both follow the same rules: atomic, locked rows, audit, email on commit.
 """
 
+import hmac
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -19,22 +21,31 @@ from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
 from portal.tokens import new_token, token_digest
 
+# Stored messages hold this marker where the link goes: the token itself is never stored.
+LINK_MARKER = "{personalized link}"
+
 
 def request_link(token: str) -> str:
     return settings.SITE_URL + reverse("partnership-link", kwargs={"token": token})
 
 
-def _draft(provider: Organization, actor: User | None, contact_name: str, link: str):
+def _draft(provider: Organization, actor: User | None, contact_name: str):
+    """The default subject and body, with LINK_MARKER where the link goes."""
     context = {
         "provider": provider,
         "sender": actor,
         "contact_name": contact_name,
-        "link": link,
+        "link": LINK_MARKER,
         "max_age_days": settings.PARTNERSHIP_REQUEST_MAX_AGE_DAYS,
     }
     subject = render_to_string("emails/partnership_request/subject.txt", context)
     body = render_to_string("emails/partnership_request/body.txt", context)
     return " ".join(subject.split()), body.strip() + "\n"
+
+
+def draft_message(request: PartnershipRequest, token: str) -> tuple[str, str]:
+    """The request's subject and body with the real link in place, for the draft page."""
+    return request.subject, request.body.replace(LINK_MARKER, request_link(token))
 
 
 def _active_partner_for(provider: Organization, email: str) -> Organization | None:
@@ -96,7 +107,7 @@ def request_partnership(
         earlier.state = PartnershipRequest.State.EXPIRED
         earlier.save(update_fields=["state", "updated_at"])
     token, digest = new_token()
-    subject, body = _draft(provider, actor, contact_name, request_link(token))
+    subject, body = _draft(provider, actor, contact_name)
     request = PartnershipRequest.objects.create(
         provider=provider,
         email=email,
@@ -138,9 +149,9 @@ def send_partnership_request(
     request = _lock(request)
     if request.provider_id != provider.pk or not request.is_open:
         raise ValidationError(_("This request is no longer pending."), code="not_open")
-    if token_digest(token) != request.token_digest:
+    if not hmac.compare_digest(token_digest(token), request.token_digest):
         raise ValidationError(
-            _("This draft's link was replaced by a newer one. Open the newest draft."),
+            _("This draft's link was replaced by a newer one (Resend). Use the newest draft."),
             code="stale_link",
         )
     subject = " ".join(subject.split())
@@ -168,7 +179,8 @@ def send_partnership_request(
         body_html=html,
         template="partnership_request",
     )
-    request.subject, request.body, request.outbound_email = subject, body, email
+    request.subject, request.outbound_email = subject, email
+    request.body = body.replace(request_link(token), LINK_MARKER)
     request.save(update_fields=["subject", "body", "outbound_email", "updated_at"])
     record_event(org=provider, actor=actor, verb="partnership.request_sent", target=request.email)
     return email, True
@@ -183,9 +195,7 @@ def resend_partnership_request(
     if request.provider_id != provider.pk or request.state != PartnershipRequest.State.PENDING:
         raise ValidationError(_("Only pending requests can be resent."), code="not_open")
     token, request.token_digest = new_token()
-    request.subject, request.body = _draft(
-        provider, actor, request.contact_name, request_link(token)
-    )
+    request.subject, request.body = _draft(provider, actor, request.contact_name)
     request.expires_at = PartnershipRequest.default_expiry()
     request.outbound_email = None
     request.save(

@@ -7,14 +7,9 @@ urlpatterns = [
     path("resellers/", views.ResellerListView.as_view(), name="reseller-list"),
     path("resellers/request/", views.PartnershipRequestCreateView.as_view(), name="request-create"),
     path(
-        "resellers/requests/<int:pk>/",
-        views.PartnershipRequestDraftView.as_view(),
-        name="request-draft",
-    ),
-    path(
-        "resellers/requests/<int:pk>/done/",
-        views.PartnershipRequestDoneView.as_view(),
-        name="request-done",
+        "resellers/requests/<int:pk>/send/",
+        views.PartnershipRequestSendView.as_view(),
+        name="request-send",
     ),
     path(
         "resellers/requests/<int:pk>/resend/",

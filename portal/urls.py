@@ -23,6 +23,11 @@ urlpatterns = [
         name="team-invitation",
     ),
     path(
+        "partnerships/accept/",
+        partnership_views.PartnershipAcceptView.as_view(),
+        name="partnership-accept",
+    ),
+    path(
         "partnerships/<str:token>/",
         partnership_views.PartnershipLinkView.as_view(),
         name="partnership-link",

@@ -48,8 +48,7 @@ ORG_ROUTES = {
     "dashboard": (P1_ALL, R1_ALL, "get"),
     "partners:reseller-list": (P1_ALL, set(), "get"),
     "partners:request-create": (P1_SELLERS, set(), "get"),
-    "partners:request-draft": (P1_SELLERS, set(), "get"),
-    "partners:request-done": (P1_SELLERS, set(), "post"),
+    "partners:request-send": (P1_SELLERS, set(), "post"),
     "partners:request-resend": (P1_SELLERS, set(), "post"),
     "partners:request-revoke": (P1_SELLERS, set(), "post"),
     "partners:add-customer": (P1_SELLERS, set(), "get"),
@@ -72,6 +71,7 @@ PUBLIC_ROUTES = {
     "enroll": "tests/partners/test_enrollment.py",
     "team-invitation": "tests/partners/test_team.py",
     "partnership-link": "tests/partners/test_partnerships.py",
+    "partnership-accept": "tests/partners/test_partnerships.py",
 }
 
 
