@@ -1,10 +1,258 @@
-from django.views.generic import TemplateView
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.generic import FormView, TemplateView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+from django_tables2.export.views import ExportMixin
 
+from customers import services
+from customers.filters import CustomerFilter
+from customers.forms import CustomerAccountForm, ResellerChoiceForm
+from customers.selectors import customer_detail, customer_list, customer_of_admin
+from customers.tables import CustomerTable
+from partners.middleware import LAST_ORG_SESSION_KEY
+from partners.permissions import can
+from partners.selectors import active_partner_organizations, memberships_of
 from partners.views import OrgView
+from portal.scoping import org_scope, unscoped
+
+# The Setup info page reads the one-time password from here once, then forgets it.
+SETUP_INFO_SESSION_KEY = "customer_setup_info"
 
 
-class CustomerListView(OrgView, TemplateView):
-    """Customers. The New customer flow and the list arrive with the customers issue."""
+class CustomerListView(OrgView, ExportMixin, SingleTableMixin, FilterView):
+    action = "customers.view"
+    table_class = CustomerTable
+    filterset_class = CustomerFilter
+    template_name = "customers/customer_list.html"
+    table_pagination = {"per_page": 25}
+    export_formats = ("csv",)
+    export_name = "customers"
+
+    def get_queryset(self):
+        return customer_list(org=self.request.org)
+
+    def get_table_kwargs(self):
+        # A provider's own customers all have it as provider; the column is for resellers.
+        return {"exclude": ("provider",)} if self.request.org.is_provider else {}
+
+    def get_template_names(self):
+        if self.request.htmx and self.request.htmx.target == "customers":
+            return [f"{self.template_name}#results"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_add"] = can(self.request.membership, "customers.add")
+        context["has_customers"] = customer_list(org=self.request.org).exists()
+        return context
+
+
+class CustomerMixin(OrgView):
+    def get_customer(self):
+        if not hasattr(self, "_customer"):
+            self._customer = get_object_or_404(
+                customer_detail(org=self.request.org), pk=self.kwargs["pk"]
+            )
+        return self._customer
+
+    def get_context_data(self, **kwargs):
+        customer = self.get_customer()
+        return super().get_context_data(
+            customer=customer,
+            can_edit=can(self.request.membership, "customers.edit"),
+            can_delegate=can(self.request.membership, "customers.delegate"),
+            **kwargs,
+        )
+
+
+class CustomerRowView(CustomerMixin, TemplateView):
+    """The expanded row of the Customers table (htmx), or a page of its own without JavaScript."""
 
     action = "customers.view"
-    template_name = "customers/customer_list.html"
+    template_name = "customers/customer_row.html"
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return [f"{self.template_name}#row"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        from subscriptions.selectors import subscription_list
+
+        context = super().get_context_data(**kwargs)
+        context["subscriptions"] = list(subscription_list(customer=self.get_customer())[:5])
+        return context
+
+
+class CustomerDetailView(CustomerMixin, TemplateView):
+    """Account tab."""
+
+    action = "customers.view"
+    template_name = "customers/customer_detail.html"
+
+
+class CustomerEditView(CustomerMixin, FormView):
+    action = "customers.edit"
+    form_class = CustomerAccountForm
+    template_name = "customers/customer_form.html"
+
+    def get_initial(self):
+        customer = self.get_customer()
+        return {field: getattr(customer, field) for field in services.ACCOUNT_FIELDS}
+
+    def form_valid(self, form):
+        try:
+            services.update_customer_account(
+                customer=self.get_customer(),
+                actor=self.request.user,
+                org=self.request.org,
+                details=form.cleaned_data,
+            )
+        except ValidationError as exc:
+            _attach(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("The account information was saved."))
+        return redirect(self.org_url("customers:detail", pk=self.get_customer().pk))
+
+
+class CustomerResellerView(CustomerMixin, FormView):
+    """Establish a reseller relationship with an existing customer, or change it."""
+
+    action = "customers.delegate"
+    form_class = ResellerChoiceForm
+    template_name = "customers/customer_reseller_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.org.is_provider:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["resellers"] = active_partner_organizations(org=self.request.org)
+        return kwargs
+
+    def get_initial(self):
+        return {"reseller": self.get_customer().reseller}
+
+    def form_valid(self, form):
+        customer = self.get_customer()
+        try:
+            services.set_customer_reseller(
+                customer=customer, actor=self.request.user, reseller=form.cleaned_data["reseller"]
+            )
+        except ValidationError as exc:
+            _attach(form, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("%(reseller)s now administers %(customer)s.")
+            % {"reseller": form.cleaned_data["reseller"].name, "customer": customer.company_name},
+        )
+        return redirect(self.org_url("customers:detail", pk=customer.pk))
+
+
+class CustomerResellerRemoveView(CustomerMixin, TemplateView):
+    action = "customers.delegate"
+    template_name = "customers/customer_confirm_remove_reseller.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.org.is_provider:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        customer = self.get_customer()
+        if customer.reseller is None:
+            return redirect(self.org_url("customers:detail", pk=customer.pk))
+        name = customer.reseller.name
+        services.set_customer_reseller(customer=customer, actor=request.user, reseller=None)
+        messages.success(
+            request,
+            _("%(reseller)s no longer administers %(customer)s.")
+            % {"reseller": name, "customer": customer.company_name},
+        )
+        return redirect(self.org_url("customers:detail", pk=customer.pk))
+
+
+@method_decorator(never_cache, name="dispatch")
+class SetupInfoView(CustomerMixin, TemplateView):
+    """The Confirmation page. The temporary password shows once; any later visit says so."""
+
+    action = "customers.add"
+    template_name = "customers/customer_setup_info.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        stash = self.request.session.get(SETUP_INFO_SESSION_KEY, {})
+        password = stash.pop(str(self.get_customer().pk), None)
+        if password is not None:
+            self.request.session[SETUP_INFO_SESSION_KEY] = stash
+        context["password"] = password
+        context["account_name"] = self.get_customer().admin_user.email
+        return context
+
+
+def _attach(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+class CustomerAreaView(TemplateView):
+    """The customer's own admin account: its company and subscriptions, read-only.
+
+    The tenant here is the customer itself, resolved from the logged-in user in one place.
+    """
+
+    template_name = "customers/customer_area.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        with unscoped("resolving the customer an admin account belongs to"):
+            customer = customer_of_admin(user=request.user)
+        if customer is None:
+            raise Http404
+        with org_scope(customer):
+            response = super().dispatch(request, *args, customer=customer, **kwargs)
+            if hasattr(response, "render"):
+                response.render()  # lazy templates must query inside the scope
+        return response
+
+    def get_context_data(self, **kwargs):
+        from subscriptions.selectors import subscription_list
+
+        context = super().get_context_data(**kwargs)
+        customer = kwargs["customer"]
+        context["customer"] = customer
+        context["subscriptions"] = subscription_list(customer=customer).select_related(
+            "customer__provider"
+        )
+        return context
+
+
+def home(request):
+    """Send people where they work: their last organization, their customer account,
+    else enrollment (or the admin, for staff), else the landing page."""
+    if not request.user.is_authenticated:
+        return render(request, "portal/landing.html")
+    memberships = list(memberships_of(user=request.user))
+    if not memberships:
+        with unscoped("is this user a customer's admin?"):
+            if customer_of_admin(user=request.user) is not None:
+                return redirect("customer-home")
+        # Staff work in the admin; everyone else starts by enrolling a reseller.
+        return redirect("admin:index" if request.user.is_staff else "enroll")
+    last = request.session.get(LAST_ORG_SESSION_KEY)
+    chosen = next((m for m in memberships if m.organization.slug == last), memberships[0])
+    return redirect(chosen.organization.get_absolute_url())

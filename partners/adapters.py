@@ -1,6 +1,10 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
+from django.contrib import messages
 from django.contrib.sites.shortcuts import get_current_site
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.emails import queue_message
 
@@ -31,3 +35,29 @@ class AccountAdapter(DefaultAccountAdapter):
         if stashed and typed and stashed.lower() != typed.lower():
             return None
         return stashed
+
+    def pre_login(self, request, user, **kwargs):
+        # A one-time temporary password is only good for a short while.
+        expires = getattr(user, "temporary_password_expires_at", None)
+        if user.must_change_password and expires and expires <= timezone.now():
+            from allauth.account.internal.stagekit import clear_login
+
+            clear_login(request)
+            messages.error(
+                request,
+                _(
+                    "Your temporary password has expired. Ask your provider to set up "
+                    "your account again, or reset your password."
+                ),
+            )
+            return redirect("account_login")
+        return super().pre_login(request, user, **kwargs)
+
+    def set_password(self, user, password: str) -> None:
+        # Choosing a password of one's own ends the temporary-password state.
+        user.set_password(password)
+        user.must_change_password = False
+        user.temporary_password_expires_at = None
+        user.save(
+            update_fields=["password", "must_change_password", "temporary_password_expires_at"]
+        )

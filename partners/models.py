@@ -43,6 +43,7 @@ class Organization(TimeStamped):
     )
     country = CountryField(_("country"))
     contact_email = models.EmailField(_("contact email"))
+    phone = models.CharField(_("phone"), max_length=40, blank=True, default="")
 
     class Meta:
         verbose_name = _("organization")

@@ -70,6 +70,7 @@ class ResellerListView(OrgView, ExportMixin, SingleTableMixin, FilterView):
         context["request_table"] = requests
         context["has_partners"] = partner_reseller_list(org=self.request.org).exists()
         context["can_request"] = can(self.request.membership, "partnerships.request")
+        context["can_add_customer"] = can(self.request.membership, "customers.add")
         context["can_end"] = can(self.request.membership, "partnerships.end")
         return context
 
@@ -193,19 +194,6 @@ class PartnershipRequestRevokeView(PartnershipRequestActionView):
             % {"email": obj.email},
         )
         return redirect(self.org_url("partners:reseller-list"))
-
-
-class AddCustomerStubView(OrgView, TemplateView):
-    """Add new customer on a reseller's row, until the New customer flow exists."""
-
-    action = "partnerships.request"
-    template_name = "partners/add_customer_stub.html"
-
-    def get_context_data(self, **kwargs):
-        partnership = get_object_or_404(
-            partner_reseller_list(org=self.request.org), pk=self.kwargs["pk"]
-        )
-        return super().get_context_data(partnership=partnership, **kwargs)
 
 
 class ProviderListView(OrgView, SingleTableMixin, TemplateView):

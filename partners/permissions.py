@@ -11,15 +11,20 @@ Role = Membership.Role
 
 ALL_ROLES = frozenset(Role)
 ADMINS = frozenset({Role.ADMIN})
+SELLERS = frozenset({Role.ADMIN, Role.SALES_AGENT})
 
 PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "dashboard.view": {Kind.PROVIDER: ALL_ROLES, Kind.RESELLER: ALL_ROLES},
     "resellers.view": {Kind.PROVIDER: ALL_ROLES},
     "providers.view": {Kind.RESELLER: ALL_ROLES},
     "customers.view": {Kind.PROVIDER: ALL_ROLES, Kind.RESELLER: ALL_ROLES},
+    "customers.add": {Kind.PROVIDER: SELLERS},
+    # Resellers administer the customers delegated to them (the seed's delegated admin).
+    "customers.edit": {Kind.PROVIDER: SELLERS, Kind.RESELLER: SELLERS},
+    "customers.delegate": {Kind.PROVIDER: SELLERS},
     "team.view": {Kind.PROVIDER: ALL_ROLES, Kind.RESELLER: ALL_ROLES},
     "team.manage": {Kind.PROVIDER: ADMINS, Kind.RESELLER: ADMINS},
-    "partnerships.request": {Kind.PROVIDER: frozenset({Role.ADMIN, Role.SALES_AGENT})},
+    "partnerships.request": {Kind.PROVIDER: SELLERS},
     "partnerships.respond": {Kind.RESELLER: ADMINS},
     "partnerships.end": {Kind.PROVIDER: ADMINS, Kind.RESELLER: ADMINS},
 }

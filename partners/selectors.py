@@ -1,6 +1,6 @@
 """Reads for the partners app. Tenant data is always narrowed by the organization passed in."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from partners.models import (
@@ -68,9 +68,19 @@ def organization_by_partner_id(*, partner_id: str) -> Organization | None:
 
 def partner_reseller_list(*, org: Organization) -> QuerySet[Partnership]:
     """The provider's active partnerships, with what the Indirect resellers table shows."""
+    delegated = "reseller__delegated_customers"
+    mine = Q(**{f"{delegated}__provider": org})
     return (
         Partnership.objects.filter(provider=org, ended_at=None)
         .select_related("reseller")
+        .annotate(
+            customer_count=Count(delegated, filter=mine, distinct=True),
+            subscription_count=Count(
+                f"{delegated}__subscriptions",
+                filter=mine & ~Q(**{f"{delegated}__subscriptions__status": "cancelled"}),
+                distinct=True,
+            ),
+        )
         .order_by("reseller__name", "pk")
     )
 
@@ -130,3 +140,15 @@ def reseller_admin_memberships(*, user: User) -> QuerySet[Membership]:
         role=Membership.Role.ADMIN,
         organization__kind=Organization.Kind.RESELLER,
     ).select_related("organization")
+
+
+def active_partner_organizations(*, org: Organization) -> QuerySet[Organization]:
+    """The other side of the organization's active partnerships: its resellers (for a
+    provider) or its providers (for a reseller). The choices every partner list uses."""
+    if org.is_provider:
+        return Organization.objects.filter(
+            provider_partnerships__provider=org, provider_partnerships__ended_at=None
+        ).order_by("name")
+    return Organization.objects.filter(
+        reseller_partnerships__reseller=org, reseller_partnerships__ended_at=None
+    ).order_by("name")

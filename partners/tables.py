@@ -55,6 +55,8 @@ class PartnerResellerTable(PortalTable):
     name = tables.Column(accessor="reseller__name", verbose_name=_("Indirect reseller"))
     partner_id = tables.Column(accessor="reseller__partner_id", verbose_name=_("Partner ID"))
     started_at = tables.DateColumn(verbose_name=_("Partnership since"))
+    customer_count = tables.Column(verbose_name=_("Customers"))
+    subscription_count = tables.Column(verbose_name=_("Subscriptions"))
     actions = tables.TemplateColumn(
         template_name="partners/_reseller_actions.html",
         verbose_name=_("Actions"),
@@ -65,7 +67,14 @@ class PartnerResellerTable(PortalTable):
     class Meta(PortalTable.Meta):
         model = Partnership
         fields = ()
-        sequence = ("name", "partner_id", "started_at", "actions")
+        sequence = (
+            "name",
+            "partner_id",
+            "started_at",
+            "customer_count",
+            "subscription_count",
+            "actions",
+        )
         order_by = ("name",)
         empty_text = _("No indirect resellers match your search.")
 

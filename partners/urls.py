@@ -21,11 +21,6 @@ urlpatterns = [
         views.PartnershipRequestRevokeView.as_view(),
         name="request-revoke",
     ),
-    path(
-        "resellers/<int:pk>/add-customer/",
-        views.AddCustomerStubView.as_view(),
-        name="add-customer",
-    ),
     path("providers/", views.ProviderListView.as_view(), name="provider-list"),
     path(
         "providers/requests/<int:pk>/respond/",

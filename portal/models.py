@@ -43,6 +43,12 @@ class User(AbstractUser):
     first_name = models.CharField(_("first name"), max_length=150, blank=True, default="")
     last_name = models.CharField(_("last name"), max_length=150, blank=True, default="")
     email = models.EmailField(_("email address"), unique=True)
+    # Set for accounts created with a one-time temporary password (customer admins):
+    # every page but "change password" and "log out" redirects until it is changed.
+    must_change_password = models.BooleanField(_("must change password"), default=False)
+    temporary_password_expires_at = models.DateTimeField(
+        _("temporary password expires"), null=True, blank=True
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -71,7 +77,6 @@ class OutboundEmail(TimeStamped):
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
-        SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "django_countries",
+    "formtools",
     "portal",
     "partners",
     "customers",
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "portal.middleware.PasswordChangeRequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last: resolves the acting organization and runs the view inside its tenant scope.
     "partners.middleware.OrganizationMiddleware",

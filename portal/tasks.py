@@ -26,6 +26,20 @@ def _is_permanent(exc: Exception) -> bool:
     return False
 
 
+def _reason(exc: Exception) -> str:
+    """What went wrong, in words a provider can act on (shown on the requests list)."""
+
+    def text(value) -> str:
+        return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        code, message = next(iter(exc.recipients.values()))
+        return f"{code} {text(message)}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {text(exc.smtp_error)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _message(email: OutboundEmail) -> EmailMultiAlternatives:
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">") or "portal"
     message = EmailMultiAlternatives(
@@ -58,7 +72,7 @@ def deliver_email(self, email_id: int) -> str:
             _message(email).send()
         except (smtplib.SMTPException, OSError) as exc:
             error = exc
-            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            email.last_error = _reason(exc)[:2000]
             if _is_permanent(exc) or email.attempts >= MAX_ATTEMPTS:
                 email.status = OutboundEmail.Status.FAILED
             logger.warning("Email %s attempt %s failed: %s", email.pk, email.attempts, exc)

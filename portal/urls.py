@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from customers import views as customer_views
 from partners import partnership_views
 from partners import views as partner_views
 from portal import views
@@ -10,10 +11,12 @@ org_patterns = [
     path("", include("partners.urls")),
     path("users/", include("partners.team_urls")),
     path("customers/", include("customers.urls")),
+    path("", include("subscriptions.urls")),
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", customer_views.home, name="home"),
+    path("customer/", customer_views.CustomerAreaView.as_view(), name="customer-home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("enroll/", partner_views.EnrollView.as_view(), name="enroll"),

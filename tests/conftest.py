@@ -17,7 +17,13 @@ from django.test import Client
 from partners.models import Membership, Organization
 from portal.models import User
 from portal.scoping import unscoped
-from tests.factories import MembershipFactory, ProviderFactory, ResellerFactory, UserFactory
+from tests.factories import (
+    CustomerFactory,
+    MembershipFactory,
+    ProviderFactory,
+    ResellerFactory,
+    UserFactory,
+)
 
 ARTIFACTS = Path(__file__).parent / "e2e" / "artifacts"
 
@@ -74,6 +80,7 @@ class World:
     reseller_admin: User
     no_org_user: User
     staff: User
+    customer_admin: User  # the admin account of a customer of P2
 
 
 @pytest.fixture
@@ -96,6 +103,9 @@ def world(db) -> World:
         reseller_admin=member(reseller, Membership.Role.ADMIN, "r1-admin@example.test"),
         no_org_user=UserFactory(email="loner@example.test"),
         staff=UserFactory(email="staff@example.test", is_staff=True, is_superuser=True),
+        customer_admin=CustomerFactory(
+            provider=other, company_name="Canary Customer", domain="canary.example"
+        ).admin_user,
     )
 
 

@@ -1,3 +1,5 @@
+import datetime
+
 import factory
 from allauth.account.models import EmailAddress
 from factory.django import DjangoModelFactory
@@ -54,3 +56,56 @@ class MembershipFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     organization = factory.SubFactory(ProviderFactory)
     role = Membership.Role.ADMIN
+
+
+class CustomerFactory(DjangoModelFactory):
+    """A customer with its admin account (password: PASSWORD, already changed)."""
+
+    class Meta:
+        model = "customers.Customer"
+
+    provider = factory.SubFactory(ProviderFactory)
+    reseller = None
+    company_name = factory.Sequence(lambda n: f"Customer {n}")
+    domain = factory.Sequence(lambda n: f"customer{n}.example")
+    country = "US"
+    city = "Redmond"
+    street = "1 Main Street"
+    postal_code = "98052"
+    contact_first_name = "Alex"
+    contact_last_name = "Doe"
+    contact_email = factory.LazyAttribute(lambda o: f"alex@{o.domain}")
+    contact_phone = "+1 425 555 0100"
+    language = "en"
+    agreement_accepted_on = datetime.date(2026, 1, 5)
+    agreement_accepted_by_name = "Alex Doe"
+    agreement_accepted_by_email = factory.LazyAttribute(lambda o: f"alex@{o.domain}")
+    admin_user = factory.SubFactory(
+        UserFactory, email=factory.LazyAttribute(lambda o: f"admin@{o.factory_parent.domain}")
+    )
+
+
+class OfferFactory(DjangoModelFactory):
+    class Meta:
+        model = "subscriptions.Offer"
+
+    name = factory.Sequence(lambda n: f"Offer {n}")
+    offer_id = factory.Sequence(lambda n: f"OFFER-{n}")
+    term = "P1Y"
+    billing_frequency = "monthly"
+    unit_price = "10.00"
+    min_licenses = 1
+    max_licenses = 100
+
+
+class SubscriptionFactory(DjangoModelFactory):
+    class Meta:
+        model = "subscriptions.Subscription"
+
+    customer = factory.SubFactory(CustomerFactory)
+    offer = factory.SubFactory(OfferFactory)
+    quantity = 5
+    term = "P1Y"
+    billing_frequency = "monthly"
+    start_date = datetime.date(2026, 11, 1)
+    renewal_date = datetime.date(2027, 11, 1)

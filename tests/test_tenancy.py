@@ -13,6 +13,7 @@ import pytest
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
+from customers.models import Customer
 from partners.models import (
     AuditEvent,
     Membership,
@@ -23,7 +24,13 @@ from partners.models import (
 from partners.partnerships import request_partnership
 from partners.services import invite_member
 from portal.scoping import unscoped
-from tests.factories import MembershipFactory, ProviderFactory, ResellerFactory
+from subscriptions.models import Order, Subscription
+from tests.factories import (
+    CustomerFactory,
+    MembershipFactory,
+    ProviderFactory,
+    ResellerFactory,
+)
 
 OUR_APPS = {"portal", "partners", "customers", "subscriptions"}
 
@@ -35,6 +42,7 @@ PERSONAS = [
     "other_provider_admin",
     "reseller_admin",
     "no_org_user",
+    "customer_admin",
 ]
 P1_ALL = {"provider_admin", "provider_sales", "provider_support"}
 P1_ADMIN = {"provider_admin"}
@@ -51,11 +59,17 @@ ORG_ROUTES = {
     "partners:request-send": (P1_SELLERS, set(), "post"),
     "partners:request-resend": (P1_SELLERS, set(), "post"),
     "partners:request-revoke": (P1_SELLERS, set(), "post"),
-    "partners:add-customer": (P1_SELLERS, set(), "get"),
     "partners:provider-list": (set(), R1_ALL, "get"),
     "partners:request-respond": (set(), R1_ADMIN, "post"),
     "partners:partnership-end": (P1_ADMIN, R1_ADMIN, "get"),
     "customers:list": (P1_ALL, R1_ALL, "get"),
+    "customers:detail": (P1_ALL, R1_ALL, "get"),
+    "customers:row": (P1_ALL, R1_ALL, "get"),
+    "customers:edit": (P1_SELLERS, R1_ADMIN, "get"),
+    "customers:reseller": (P1_SELLERS, set(), "get"),
+    "customers:reseller-remove": (P1_SELLERS, set(), "get"),
+    "customers:setup-info": (P1_SELLERS, set(), "get"),
+    "subscriptions:new-customer": (P1_SELLERS, set(), "get"),
     "team:list": (P1_ALL, R1_ALL, "get"),
     "team:invite": (P1_ADMIN, R1_ALL, "get"),
     "team:edit": (P1_ADMIN, R1_ALL, "get"),
@@ -72,6 +86,7 @@ PUBLIC_ROUTES = {
     "team-invitation": "tests/partners/test_team.py",
     "partnership-link": "tests/partners/test_partnerships.py",
     "partnership-accept": "tests/partners/test_partnerships.py",
+    "customer-home": "tests/customers/test_customer_area.py",
 }
 
 
@@ -117,6 +132,15 @@ def _partnership(org, world) -> Partnership:
     return Partnership.objects.create(provider=ProviderFactory(), reseller=org)
 
 
+def _customer_of(org):
+    """A customer `org` may see: its own (provider) or one delegated to it (reseller)."""
+    if org.is_provider:
+        return CustomerFactory(provider=org)
+    provider = ProviderFactory()
+    Partnership.objects.create(provider=provider, reseller=org)
+    return CustomerFactory(provider=provider, reseller=org)
+
+
 def _request_of(org) -> PartnershipRequest:
     """A pending request sent by `org` when it is a provider, else by another provider."""
     provider = org if org.is_provider else ProviderFactory()
@@ -142,7 +166,9 @@ def _sample_pk(route: str, org, world) -> int:
             return request.pk
         if route.startswith("partners:request-"):
             return _request_of(org).pk
-        if route in {"partners:add-customer", "partners:partnership-end"}:
+        if route.startswith("customers:"):
+            return _customer_of(org).pk
+        if route == "partners:partnership-end":
             return _partnership(org, world).pk
         if route.startswith("team:invitation-"):
             invitation = TeamInvitation.objects.filter(organization=org).first()
@@ -167,7 +193,16 @@ def _snapshot():
     with unscoped("row counts"):
         return {
             model: model._base_manager.count()
-            for model in (Membership, TeamInvitation, AuditEvent, Partnership, PartnershipRequest)
+            for model in (
+                Membership,
+                TeamInvitation,
+                AuditEvent,
+                Partnership,
+                PartnershipRequest,
+                Customer,
+                Order,
+                Subscription,
+            )
         }
 
 

@@ -91,3 +91,39 @@
     }
   });
 })();
+
+// Expanding rows (Customers): the first click loads the details with htmx; later clicks
+// show and hide them. Space works like Enter, as on a button. Without JavaScript the
+// link opens the customer's details page.
+(function () {
+  "use strict";
+  function detailsFor(link) {
+    return document.getElementById(link.getAttribute("aria-controls"));
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-expander]");
+    if (!link) return;
+    var details = detailsFor(link);
+    if (!details) return; // not loaded yet: htmx fetches it
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var open = link.getAttribute("aria-expanded") === "true";
+    details.hidden = open;
+    link.setAttribute("aria-expanded", open ? "false" : "true");
+  }, true);
+  document.addEventListener("keydown", function (event) {
+    var link = event.target.closest && event.target.closest("[data-expander]");
+    if (link && (event.key === " " || event.key === "Spacebar")) {
+      event.preventDefault();
+      link.click();
+    }
+  });
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var link = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (link && link.hasAttribute && link.hasAttribute("data-expander")) {
+      link.setAttribute("aria-expanded", "true");
+      var details = detailsFor(link);
+      if (details) details.querySelector("a, button") && details.querySelector("a, button").focus();
+    }
+  });
+})();

@@ -506,9 +506,14 @@ def test_the_list_exports_csv(world, client_for):
     )
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["Indirect reseller", "Partner ID", "Partnership since"]
-    assert rows[1][:2] == ["Reseller 000", "5300000"]
-    assert rows[1][2] == timezone.now().date().isoformat()
+    assert rows[0] == [
+        "Indirect reseller",
+        "Partner ID",
+        "Partnership since",
+        "Customers",
+        "Subscriptions",
+    ]
+    assert rows[1] == ["Reseller 000", "5300000", timezone.now().date().isoformat(), "0", "0"]
 
 
 def test_the_list_paginates(world, client_for):

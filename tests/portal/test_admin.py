@@ -7,6 +7,8 @@ from partners.partnerships import request_partnership
 from partners.services import invite_member, record_event
 from portal.emails import queue_message
 from portal.scoping import unscoped
+from subscriptions.models import Order
+from tests.factories import CustomerFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +23,10 @@ def test_staff_render_every_changelist_and_change_form(world, client_for):
             provider=world.provider, actor=world.provider_admin, email="r@example.test"
         )
         Partnership.objects.create(provider=world.provider, reseller=world.reseller)
+        SubscriptionFactory(customer=CustomerFactory(provider=world.provider))
+        Order.objects.create(
+            provider=world.provider, customer=CustomerFactory(provider=world.provider)
+        )
     queue_message(to="x@example.test", subject="s", body_text="b")
     client = client_for(world.staff)
     from django.contrib import admin

@@ -23,7 +23,7 @@ def test_seed_demo_is_idempotent_and_every_demo_login_works(client, settings):
     call_command("seed_demo", force=True)
     assert Organization.objects.count() == 4
     assert Membership.objects.count() == 4
-    assert User.objects.count() == 5
+    assert User.objects.count() == 9  # 5 demo logins and 4 customer admins
     for email in (
         "provider@demo.example",
         "reseller@demo.example",

@@ -1,15 +1,20 @@
 """Demo data for `make run`. Idempotent: running it twice changes nothing."""
 
+from decimal import Decimal
+
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from customers.models import Customer
 from partners.models import Membership, Organization, Partnership, PartnershipRequest
 from partners.partnerships import request_partnership
 from portal.models import User
 from portal.scoping import unscoped
+from subscriptions.models import Offer, Order, Subscription
+from subscriptions.services import renewal_date
 
 PASSWORD = "demo-pass-2026"  # noqa: S105 (published demo password, DEBUG only)
 
@@ -21,6 +26,98 @@ ORGANIZATIONS = [
     ("provider", "Tailspin Cloud", "tailspin", "4100002", "DE", "tailspin@demo.example"),
 ]
 STAFF_EMAIL = "admin@demo.example"
+OFFERS = [
+    # offer id, name, term, billing, unit price, min, max, description
+    (
+        "M365-BASIC-P1Y",
+        "Microsoft 365 Business Basic",
+        "P1Y",
+        "monthly",
+        "6.00",
+        1,
+        300,
+        "Web and mobile Office apps, email, Teams and 1 TB of storage.",
+    ),
+    (
+        "M365-STD-P1Y",
+        "Microsoft 365 Business Standard",
+        "P1Y",
+        "monthly",
+        "12.50",
+        1,
+        300,
+        "Desktop Office apps with everything in Business Basic.",
+    ),
+    (
+        "M365-PREM-P1Y",
+        "Microsoft 365 Business Premium",
+        "P1Y",
+        "annual",
+        "22.00",
+        1,
+        300,
+        "Business Standard plus advanced security and device management.",
+    ),
+    (
+        "EXO-P1-P1M",
+        "Exchange Online (Plan 1)",
+        "P1M",
+        "monthly",
+        "4.00",
+        1,
+        1000,
+        "Business email with a 50 GB mailbox.",
+    ),
+    (
+        "TEAMS-ESS-P1Y",
+        "Microsoft Teams Essentials",
+        "P1Y",
+        "monthly",
+        "4.00",
+        1,
+        300,
+        "Meetings, chat and file sharing for small businesses.",
+    ),
+    (
+        "AZ-PLAN-P1M",
+        "Azure plan",
+        "P1M",
+        "monthly",
+        "0.00",
+        1,
+        1,
+        "Pay-as-you-go Azure consumption.",
+    ),
+    (
+        "D365-SALES-P3Y",
+        "Dynamics 365 Sales Professional",
+        "P3Y",
+        "annual",
+        "65.00",
+        5,
+        500,
+        "Sales force automation, three-year term.",
+    ),
+]
+# company, domain, delegated to Fabrikam?, city, [(offer id, licenses)]
+CUSTOMERS = [
+    (
+        "Adatum Corporation",
+        "adatum.example",
+        True,
+        "Redmond",
+        [("M365-STD-P1Y", 25), ("TEAMS-ESS-P1Y", 25)],
+    ),
+    ("Alpine Ski House", "alpineskihouse.example", True, "Denver", [("M365-BASIC-P1Y", 12)]),
+    ("Coho Winery", "cohowinery.example", False, "Napa", [("EXO-P1-P1M", 8)]),
+    (
+        "Wide World Importers",
+        "wideworldimporters.example",
+        False,
+        "Seattle",
+        [("M365-PREM-P1Y", 40), ("AZ-PLAN-P1M", 1)],
+    ),
+]
 NAMES = {
     "provider@demo.example": ("Pat", "Provider"),
     "reseller@demo.example": ("Rita", "Reseller"),
@@ -59,10 +156,13 @@ class Command(BaseCommand):
                     user=self._user(email), organization=org, defaults={"role": "admin"}
                 )
             self._partnerships()
+            self._catalog()
+            self._customers()
         self.stdout.write(self.style.SUCCESS(f"Demo data is ready. Logins (password {PASSWORD}):"))
         for kind, name, _slug, _pid, _country, email in ORGANIZATIONS:
             self.stdout.write(f"  {email:<26} Admin of {name} ({kind})")
         self.stdout.write(f"  {STAFF_EMAIL:<26} staff superuser (/admin/)")
+        self.stdout.write(f"  {'admin@adatum.example':<26} customer admin of Adatum Corporation")
 
     def _partnerships(self) -> None:
         contoso = Organization.objects.get(slug="contoso")
@@ -82,10 +182,74 @@ class Command(BaseCommand):
                 contact_name="Pending Reseller",
             )
 
+    def _catalog(self) -> None:
+        for offer_id, name, term, billing, price, low, high, description in OFFERS:
+            Offer.objects.update_or_create(
+                offer_id=offer_id,
+                defaults={
+                    "name": name,
+                    "term": term,
+                    "billing_frequency": billing,
+                    "unit_price": Decimal(price),
+                    "currency": "USD",
+                    "min_licenses": low,
+                    "max_licenses": high,
+                    "description": description,
+                    "is_active": True,
+                },
+            )
+        basic, standard = (
+            Offer.objects.get(offer_id=i) for i in ("M365-BASIC-P1Y", "M365-STD-P1Y")
+        )
+        basic.upgrades.add(standard)
+
+    def _customers(self) -> None:
+        contoso = Organization.objects.get(slug="contoso")
+        fabrikam = Organization.objects.get(slug="fabrikam")
+        actor = User.objects.get(email="provider@demo.example")
+        for name, domain, reseller, city, lines in CUSTOMERS:
+            customer = Customer.objects.filter(domain=domain).first()
+            if customer is None:
+                customer = Customer.objects.create(
+                    provider=contoso,
+                    reseller=fabrikam if reseller else None,
+                    company_name=name,
+                    domain=domain,
+                    country="US",
+                    city=city,
+                    street="1 Main Street",
+                    postal_code="98052",
+                    contact_first_name="Alex",
+                    contact_last_name="Doe",
+                    contact_email=f"alex@{domain}",
+                    contact_phone="+1 425 555 0100",
+                    language="en",
+                    agreement_accepted_on=timezone.localdate(),
+                    agreement_accepted_by_name="Alex Doe",
+                    agreement_accepted_by_email=f"alex@{domain}",
+                    admin_user=self._user(f"admin@{domain}"),
+                    created_by=actor,
+                )
+                order = Order.objects.create(provider=contoso, customer=customer, created_by=actor)
+                today = timezone.localdate()
+                for offer_id, quantity in lines:
+                    offer = Offer.objects.get(offer_id=offer_id)
+                    Subscription.objects.create(
+                        customer=customer,
+                        order=order,
+                        offer=offer,
+                        quantity=quantity,
+                        term=offer.term,
+                        billing_frequency=offer.billing_frequency,
+                        start_date=today,
+                        renewal_date=renewal_date(today, offer.term),
+                        reseller=customer.reseller,
+                    )
+
     def _user(self, email: str, staff: bool = False) -> User:
         user, _ = User.objects.get_or_create(email=email)
         user.is_staff = user.is_superuser = staff
-        user.first_name, user.last_name = NAMES[email]
+        user.first_name, user.last_name = NAMES.get(email, ("Alex", "Doe"))
         user.set_password(PASSWORD)
         user.save()
         EmailAddress.objects.update_or_create(

@@ -1,0 +1,49 @@
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer
+from partners.models import Organization
+from partners.selectors import active_partner_organizations
+
+NO_RESELLER = "none"
+
+
+def _partners(request) -> QuerySet[Organization]:
+    return active_partner_organizations(org=request.org)
+
+
+class CustomerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    reseller = django_filters.ChoiceFilter(
+        label=_("Indirect reseller"), method="by_reseller", empty_label=_("All resellers")
+    )
+    provider = django_filters.ModelChoiceFilter(
+        label=_("Indirect provider"), queryset=_partners, empty_label=_("All providers")
+    )
+
+    class Meta:
+        model = Customer
+        fields = ("q", "reseller", "provider")
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        if request.org.is_provider:
+            del self.filters["provider"]
+            choices = [(NO_RESELLER, _("No reseller"))] + [
+                (str(r.pk), r.name) for r in _partners(request)
+            ]
+            self.filters["reseller"].extra["choices"] = choices
+        else:
+            del self.filters["reseller"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(company_name__icontains=value) | Q(domain__icontains=value))
+
+    def by_reseller(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == NO_RESELLER:
+            return queryset.filter(reseller=None)
+        return queryset.filter(reseller_id=value)

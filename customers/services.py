@@ -1,0 +1,204 @@
+"""Writes for customers: create one (with its admin account), edit it, delegate it."""
+
+import secrets
+import string
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+from partners.models import Organization, Partnership
+from partners.services import record_event
+from portal.models import User
+
+ACCOUNT_FIELDS = (
+    "company_name",
+    "domain",
+    "country",
+    "city",
+    "street",
+    "postal_code",
+    "contact_first_name",
+    "contact_last_name",
+    "contact_email",
+    "contact_phone",
+    "language",
+)
+TEMPORARY_PASSWORD_LIFETIME = timedelta(days=3)
+
+
+def temporary_password(length: int = 16) -> str:
+    """A strong one-time password: letters, digits and symbols, never ambiguous characters."""
+    alphabet = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
+    symbols = "!#$%*+-=?@"
+    while True:
+        candidate = [secrets.choice(alphabet + symbols) for _ in range(length)]
+        password = "".join(candidate)
+        if (
+            any(c.islower() for c in password)
+            and any(c.isupper() for c in password)
+            and any(c.isdigit() for c in password)
+            and any(c in symbols for c in password)
+        ):
+            return password
+
+
+def check_reseller(*, provider: Organization, reseller: Organization | None) -> None:
+    """A customer can only be delegated to an active partner of its provider."""
+    if reseller is None:
+        return
+    active = Partnership._base_manager.filter(
+        provider=provider, reseller=reseller, ended_at=None
+    ).exists()
+    if not active:
+        raise ValidationError(
+            {
+                "reseller": _("%(reseller)s is not an active partner of yours.")
+                % {"reseller": reseller}
+            },
+            code="not_partner",
+        )
+
+
+def _check_domain(domain: str, exclude_pk: int | None = None) -> None:
+    taken = Customer._base_manager.filter(domain=domain)
+    if exclude_pk:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ValidationError(
+            {
+                "domain": _("A customer with the domain %(domain)s already exists.")
+                % {"domain": domain}
+            },
+            code="domain_taken",
+        )
+
+
+@transaction.atomic
+def create_customer(
+    *,
+    provider: Organization,
+    actor: User,
+    reseller: Organization | None,
+    details: dict,
+    idempotency_key,
+) -> tuple[Customer, str | None]:
+    """Create the customer and its admin account (admin@<domain>, a temporary password).
+
+    Returns the customer and the password, shown once and stored only hashed. A repeated
+    idempotency key returns the first customer and no password.
+    """
+    existing = Customer._base_manager.filter(
+        provider=provider, idempotency_key=idempotency_key
+    ).first()
+    if existing is not None:
+        return existing, None
+    check_reseller(provider=provider, reseller=reseller)
+    domain = details["domain"]
+    _check_domain(domain)
+    username = f"admin@{domain}"
+    if User.objects.filter(email__iexact=username).exists():
+        raise ValidationError(
+            {
+                "domain": _("The account %(email)s already exists in the portal.")
+                % {"email": username}
+            },
+            code="admin_taken",
+        )
+    customer = Customer(
+        provider=provider,
+        reseller=reseller,
+        created_by=actor,
+        idempotency_key=idempotency_key,
+        **{field: details[field] for field in ACCOUNT_FIELDS},
+        agreement_accepted_on=details["agreement_accepted_on"],
+        agreement_accepted_by_name=details["agreement_accepted_by_name"],
+        agreement_accepted_by_email=details["agreement_accepted_by_email"],
+    )
+    customer.full_clean(exclude=["admin_user", "created_by"], validate_unique=False)
+    password = temporary_password()
+    admin = User(
+        email=username,
+        first_name=details["contact_first_name"],
+        last_name=details["contact_last_name"],
+        must_change_password=True,
+        temporary_password_expires_at=timezone.now() + TEMPORARY_PASSWORD_LIFETIME,
+    )
+    validate_password(password, admin)
+    admin.set_password(password)
+    try:
+        with transaction.atomic():
+            admin.save()
+            EmailAddress.objects.create(user=admin, email=username, verified=True, primary=True)
+            customer.admin_user = admin
+            customer.save()
+    except IntegrityError as exc:
+        # A concurrent Submit with the same key, or the same domain, won the race.
+        existing = Customer._base_manager.filter(
+            provider=provider, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return existing, None
+        raise ValidationError(
+            {
+                "domain": _("A customer with the domain %(domain)s already exists.")
+                % {"domain": domain}
+            },
+            code="domain_taken",
+        ) from exc
+    record_event(org=provider, actor=actor, verb="customer.created", target=customer)
+    if reseller is not None:
+        record_event(org=reseller, actor=actor, verb="customer.delegated", target=customer)
+    return customer, password
+
+
+@transaction.atomic
+def update_customer_account(
+    *, customer: Customer, actor: User, org: Organization, details: dict
+) -> Customer:
+    customer = Customer._base_manager.select_for_update().get(pk=customer.pk)
+    if details["domain"] != customer.domain:
+        _check_domain(details["domain"], exclude_pk=customer.pk)
+    changed = [f for f in ACCOUNT_FIELDS if getattr(customer, f) != details[f]]
+    for field in changed:
+        setattr(customer, field, details[field])
+    if changed:
+        customer.full_clean(exclude=["admin_user", "created_by"], validate_unique=False)
+        customer.save(update_fields=[*changed, "updated_at"])
+        record_event(org=org, actor=actor, verb="customer.updated", target=customer, fields=changed)
+    return customer
+
+
+@transaction.atomic
+def set_customer_reseller(
+    *, customer: Customer, actor: User, reseller: Organization | None
+) -> Customer:
+    """Establish, change or remove the reseller relationship (delegated administration)."""
+    customer = (
+        Customer._base_manager.select_for_update()
+        .select_related("provider", "reseller")
+        .get(pk=customer.pk)
+    )
+    check_reseller(provider=customer.provider, reseller=reseller)
+    previous = customer.reseller
+    if previous == reseller:
+        return customer
+    customer.reseller = reseller
+    customer.save(update_fields=["reseller", "updated_at"])
+    record_event(
+        org=customer.provider,
+        actor=actor,
+        verb="customer.reseller_changed",
+        target=customer,
+        old=previous.name if previous else None,
+        new=reseller.name if reseller else None,
+    )
+    for org in {o for o in (previous, reseller) if o is not None}:
+        verb = "customer.delegated" if org == reseller else "customer.undelegated"
+        record_event(org=org, actor=actor, verb=verb, target=customer)
+    return customer

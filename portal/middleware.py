@@ -1,0 +1,26 @@
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
+from django.utils.translation import gettext as _
+
+# What a user with a temporary password may reach before choosing their own.
+ALLOWED_URL_NAMES = {"account_change_password", "account_logout", "healthz"}
+
+
+class PasswordChangeRequiredMiddleware:
+    """Accounts created with a one-time temporary password choose a new one before anything else."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.must_change_password:
+            try:
+                name = resolve(request.path_info).url_name
+            except Resolver404:
+                name = None
+            if name not in ALLOWED_URL_NAMES and not request.path_info.startswith("/static/"):
+                messages.info(request, _("Choose a new password to replace your temporary one."))
+                return redirect("account_change_password")
+        return self.get_response(request)

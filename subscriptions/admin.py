@@ -1,0 +1,58 @@
+from django.contrib import admin
+
+from subscriptions.models import Offer, Order, Subscription
+
+
+@admin.register(Offer)
+class OfferAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "offer_id",
+        "term",
+        "billing_frequency",
+        "unit_price",
+        "currency",
+        "min_licenses",
+        "max_licenses",
+        "is_active",
+    ]
+    list_filter = ["is_active", "term", "billing_frequency"]
+    search_fields = ["name", "offer_id", "description"]
+    filter_horizontal = ["upgrades"]
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    extra = 0
+    fields = ["offer", "quantity", "status", "renewal_date", "reseller", "support_contact"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["pk", "customer", "provider", "created_by", "created_at"]
+    search_fields = ["customer__company_name", "provider__name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["customer", "provider", "created_by"]
+    readonly_fields = ["provider", "customer", "created_by", "created_at"]
+    inlines = [SubscriptionInline]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "offer",
+        "customer",
+        "quantity",
+        "status",
+        "renewal_date",
+        "reseller",
+        "support_contact",
+    ]
+    list_filter = ["status", "term", "billing_frequency", "auto_renew"]
+    search_fields = ["offer__name", "customer__company_name", "customer__domain"]
+    date_hierarchy = "created_at"
+    list_select_related = ["offer", "customer", "reseller", "support_contact"]
+    readonly_fields = ["customer", "order", "created_at", "updated_at"]

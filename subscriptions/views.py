@@ -1,0 +1,155 @@
+from uuid import UUID, uuid4
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django_countries.fields import Country
+from formtools.wizard.views import SessionWizardView
+
+from customers.forms import CustomerDetailsForm
+from customers.models import Customer
+from customers.views import SETUP_INFO_SESSION_KEY
+from partners.selectors import active_partner_organizations
+from partners.views import OrgView
+from subscriptions.forms import OrderLinesForm, ReviewForm
+from subscriptions.selectors import orderable_offers
+from subscriptions.services import submit_new_customer_order
+
+
+class _SubmitFailed(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
+class NewCustomerWizard(OrgView, SessionWizardView):
+    """New customer: customer details → New subscription → Review → Submit.
+
+    The wizard keeps every step on the server (the session), so Back and Next never lose
+    input and it works without JavaScript. Cancel throws the whole operation away.
+    """
+
+    action = "customers.add"
+    form_list = [
+        ("details", CustomerDetailsForm),
+        ("subscriptions", OrderLinesForm),
+        ("review", ReviewForm),
+    ]
+    template_name = "subscriptions/new_customer.html"
+
+    def get_form_kwargs(self, step=None):
+        if step == "details":
+            return {"resellers": active_partner_organizations(org=self.request.org)}
+        if step == "subscriptions":
+            return {"offers": orderable_offers()}
+        return {}
+
+    def get_form_initial(self, step):
+        if step == "details":
+            # "Add new customer" on a reseller's row: that reseller is already selected.
+            reseller = self.request.GET.get("reseller", "")
+            partners = active_partner_organizations(org=self.request.org)
+            if reseller.isdigit() and partners.filter(pk=reseller).exists():
+                return {"reseller": int(reseller)}
+        if step == "review":
+            return {"idempotency_key": self.idempotency_key()}
+        return {}
+
+    def idempotency_key(self) -> str:
+        extra = self.storage.extra_data
+        if "idempotency_key" not in extra:
+            extra["idempotency_key"] = str(uuid4())
+            self.storage.extra_data = extra
+        return extra["idempotency_key"]
+
+    def post(self, *args, **kwargs):
+        request = self.request
+        if "wizard_cancel" in request.POST:
+            self.storage.reset()
+            messages.info(request, _("The new customer was cancelled. Nothing was saved."))
+            return redirect(self.org_url("customers:list"))
+        key = _uuid(request.POST.get("review-idempotency_key"))
+        replayed = key and (
+            Customer._base_manager.filter(provider=request.org, idempotency_key=key).first()
+        )
+        if replayed:
+            # A second Submit (double click, reload): the customer exists once.
+            return redirect(self.org_url("customers:setup-info", pk=replayed.pk))
+        goto = request.POST.get("wizard_goto_step")
+        if goto and goto in self.get_form_list():
+            # Keep what was typed on this step before moving (Back never loses input).
+            form = self.get_form(data=request.POST, files=request.FILES)
+            self.storage.set_step_data(self.steps.current, self.process_step(form))
+        return super().post(*args, **kwargs)
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        if self.steps.current == "review":
+            details = self.get_cleaned_data_for_step("details") or {}
+            lines_form = self.get_form(
+                "subscriptions", data=self.storage.get_step_data("subscriptions")
+            )
+            context["review_rows"] = _review_rows(self.get_form("details"), details)
+            context["lines"] = lines_form.lines() if lines_form.is_valid() else []
+        context["step_titles"] = [
+            ("details", _("Customer details")),
+            ("subscriptions", _("New subscription")),
+            ("review", _("Review")),
+        ]
+        return context
+
+    def render_done(self, form, **kwargs):
+        try:
+            return super().render_done(form, **kwargs)
+        except _SubmitFailed as failed:
+            return failed.response
+
+    def done(self, form_list, form_dict, **kwargs):
+        details = dict(form_dict["details"].cleaned_data)
+        reseller = details.pop("reseller")
+        try:
+            customer, password = submit_new_customer_order(
+                provider=self.request.org,
+                actor=self.request.user,
+                details=details,
+                reseller=reseller,
+                lines=form_dict["subscriptions"].lines(),
+                idempotency_key=form_dict["review"].cleaned_data["idempotency_key"],
+            )
+        except ValidationError as exc:
+            # Nothing was written; stay on Review (with all input kept) and say why.
+            review = form_dict["review"]
+            review.add_error(None, exc.messages)
+            raise _SubmitFailed(self.render(review)) from exc
+        if password is not None:
+            stash = self.request.session.get(SETUP_INFO_SESSION_KEY, {})
+            stash[str(customer.pk)] = password
+            self.request.session[SETUP_INFO_SESSION_KEY] = stash
+        return redirect(self.org_url("customers:setup-info", pk=customer.pk))
+
+
+def _uuid(value) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _review_rows(form, details: dict) -> list[tuple[str, str]]:
+    """Label and display value of every customer detail, for the Review step."""
+    rows = []
+    for name, field in form.fields.items():
+        if name == "agreement_attested" or name not in details:
+            continue
+        value = details[name]
+        if name == "reseller":
+            value = value.name if value else _("None (you manage this customer)")
+        elif name == "country":
+            value = Country(code=value).name
+        elif hasattr(field, "choices"):
+            value = dict(field.choices).get(value, value)
+        elif hasattr(value, "isoformat"):
+            value = date_format(value)
+        rows.append((field.label, value))
+    return rows
