@@ -180,7 +180,7 @@ def set_customer_reseller(
 ) -> Customer:
     """Establish, change or remove the reseller relationship (delegated administration)."""
     customer = (
-        Customer._base_manager.select_for_update()
+        Customer._base_manager.select_for_update(of=("self",))
         .select_related("provider", "reseller")
         .get(pk=customer.pk)
     )

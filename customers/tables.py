@@ -55,6 +55,9 @@ class CustomerTable(PortalTable):
             "customers:detail", kwargs={"org_slug": self.request.org.slug, "pk": record.pk}
         )
 
+    def value_reseller(self, value) -> str:
+        return "" if value in (None, "—") else value
+
     def value_company_name(self, value) -> str:
         return value
 
