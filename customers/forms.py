@@ -1,10 +1,10 @@
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
 from customers.models import domain_validator
+from partners.forms import country_choices
 from partners.models import Organization
 
 
@@ -17,7 +17,7 @@ class CustomerAccountForm(forms.Form):
         max_length=253,
         help_text=_("The customer's own domain, e.g. contoso.com. Must be unique in the portal."),
     )
-    country = LazyTypedChoiceField(label=_("Country"), choices=countries)
+    country = LazyTypedChoiceField(label=_("Country"), choices=country_choices)
     city = forms.CharField(label=_("City"), max_length=100)
     street = forms.CharField(label=_("Street address"), max_length=200)
     postal_code = forms.CharField(label=_("Postal code"), max_length=20)

@@ -6,6 +6,10 @@ from django_countries.fields import LazyTypedChoiceField
 from partners.models import Membership, partner_id_validator
 
 
+def country_choices():
+    return [("", _("Select a country")), *countries]
+
+
 class EnrollmentForm(forms.Form):
     name = forms.CharField(label=_("Company name"), max_length=200)
     partner_id = forms.CharField(
@@ -15,7 +19,7 @@ class EnrollmentForm(forms.Form):
         help_text=_("Your program Partner ID, 6 to 10 digits."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
-    country = LazyTypedChoiceField(label=_("Country"), choices=countries)
+    country = LazyTypedChoiceField(label=_("Country"), choices=country_choices)
     contact_email = forms.EmailField(
         label=_("Contact email"),
         help_text=_("Where providers and the portal can reach your company."),
