@@ -1,0 +1,148 @@
+"""The New customer order flow and the Customers page, in a real Chromium."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from customers.models import Customer
+from partners.models import Partnership
+from portal.scoping import unscoped
+from subscriptions.models import Subscription
+from tests.factories import PASSWORD, CustomerFactory, OfferFactory, SubscriptionFactory
+
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+@pytest.fixture
+def catalog(world):
+    with unscoped("test setup"):
+        Partnership.objects.create(provider=world.provider, reseller=world.reseller)
+        return [
+            OfferFactory(name="Business Basic", min_licenses=1, max_licenses=300),
+            OfferFactory(name="Teams Essentials", min_licenses=1, max_licenses=300),
+            OfferFactory(name="Retired Plan", is_active=False),
+        ]
+
+
+def log_in(page: Page, base: str, email: str, password: str = PASSWORD):
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign In").click()
+
+
+def fill_details(page: Page):
+    page.get_by_label("Company name").fill("Lamna Healthcare")
+    page.get_by_label("Primary domain").fill("Lamna.example")
+    page.get_by_label("Country").select_option("US")
+    page.get_by_label("City").fill("Boston")
+    page.get_by_label("Street address").fill("5 Elm Street")
+    page.get_by_label("Postal code").fill("02110")
+    page.get_by_label("Contact first name").fill("Lee")
+    page.get_by_label("Contact last name").fill("Ray")
+    page.get_by_label("Contact email").fill("lee@lamna.example")
+    page.get_by_label("Contact phone").fill("+1 617 555 0100")
+    page.get_by_label("Customer agreement accepted on").fill("2026-11-20")
+    page.get_by_label("Accepted by (name)").fill("Lee Ray")
+    page.get_by_label("Accepted by (email)").fill("lee@lamna.example")
+    page.get_by_label("I confirm the customer accepted the customer agreement.").check()
+
+
+def test_add_a_customer_for_a_reseller_and_its_admin_signs_in(
+    live_server, page: Page, browser, world, catalog, screenshot
+):
+    base = live_server.url
+    log_in(page, base, world.provider_admin.email)
+    page.get_by_role("link", name="Indirect resellers").click()
+    page.get_by_role("link", name=f"Add new customer for {world.reseller.name}").click()
+    expect(page.get_by_label("Indirect reseller")).to_have_value(str(world.reseller.pk))
+    fill_details(page)
+    screenshot("details")
+    page.get_by_role("button", name="Next: Subscriptions").click()
+
+    expect(page.get_by_role("heading", name="New subscription")).to_be_visible()
+    expect(page.get_by_label("Retired Plan")).to_have_count(0)
+    page.get_by_label("Business Basic").fill("10")
+    page.get_by_label("Teams Essentials").fill("3")
+    screenshot("subscriptions")
+    page.get_by_role("button", name="Next: Review").click()
+
+    expect(page.get_by_role("heading", name="Review")).to_be_visible()
+    expect(page.get_by_text("lamna.example", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name="Business Basic")).to_be_visible()
+    # Back and forth keeps every input.
+    page.get_by_role("button", name="Back to customer details").click()
+    expect(page.get_by_label("Company name")).to_have_value("Lamna Healthcare")
+    page.get_by_role("button", name="Next: Subscriptions").click()
+    expect(page.get_by_label("Business Basic")).to_have_value("10")
+    page.get_by_role("button", name="Next: Review").click()
+    screenshot("review")
+    page.get_by_role("button", name="Submit").click()
+
+    expect(page.get_by_role("heading", name="Setup info")).to_be_visible()
+    account = page.locator("#setup-account").inner_text()
+    password = page.locator("#setup-password").inner_text()
+    assert account == "admin@lamna.example"
+    assert len(password) >= 16
+    screenshot("setup-info")
+    page.reload()
+    expect(page.get_by_text("no longer available")).to_be_visible()
+    expect(page.get_by_text(password)).to_have_count(0)
+    page.get_by_role("link", name="Done").click()
+    row = page.get_by_role("row", name=re.compile("Lamna Healthcare"))
+    expect(row).to_contain_text(world.reseller.name)
+    with unscoped("assert"):
+        customer = Customer.objects.get(domain="lamna.example")
+        assert customer.reseller == world.reseller
+        assert Subscription.objects.filter(customer=customer).count() == 2
+
+    customer_page = browser.new_context().new_page()
+    log_in(customer_page, base, account, password)
+    expect(customer_page.get_by_role("heading", name="Change Password")).to_be_visible()
+    customer_page.goto(f"{base}/customer/")
+    expect(customer_page.get_by_role("heading", name="Change Password")).to_be_visible()
+    customer_page.get_by_label("Current Password").fill(password)
+    customer_page.get_by_label("New Password", exact=True).fill(NEW_PASSWORD)
+    customer_page.get_by_label("New Password (again)").fill(NEW_PASSWORD)
+    customer_page.get_by_role("button", name="Change Password").click()
+    customer_page.goto(f"{base}/customer/")
+    expect(customer_page.get_by_role("heading", name="Lamna Healthcare")).to_be_visible()
+    expect(customer_page.get_by_role("cell", name="Teams Essentials")).to_be_visible()
+
+
+def test_cancel_writes_nothing(live_server, page: Page, world, catalog, screenshot):
+    log_in(page, live_server.url, world.provider_sales.email)
+    page.get_by_role("link", name="Customers").click()
+    page.get_by_role("link", name="Add new customer").first.click()
+    fill_details(page)
+    page.get_by_role("button", name="Next: Subscriptions").click()
+    page.get_by_label("Business Basic").fill("2")
+    page.get_by_role("button", name="Next: Review").click()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("The new customer was cancelled. Nothing was saved.")).to_be_visible()
+    screenshot("cancelled")
+    assert Customer._base_manager.count() == 1  # only P2's canary customer
+
+
+def test_expanding_rows_work_with_the_keyboard(live_server, page: Page, world, catalog, screenshot):
+    with unscoped("test setup"):
+        customer = CustomerFactory(provider=world.provider, company_name="Adatum Corp")
+        SubscriptionFactory(customer=customer, offer=catalog[0], quantity=12)
+    log_in(page, live_server.url, world.provider_admin.email)
+    page.goto(f"{live_server.url}/orgs/{world.provider.slug}/customers/")
+    toggle = page.get_by_role("button", name="Show details of Adatum Corp")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    details = page.locator(f"#customer-{customer.pk}-details")
+    expect(details).to_be_visible()
+    expect(details).to_contain_text("12 licenses")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    screenshot("expanded")
+    toggle.focus()
+    page.keyboard.press(" ")
+    expect(details).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press(" ")
+    expect(details).to_be_visible()
+    expect(details.get_by_role("link", name="Add subscription")).to_be_visible()
