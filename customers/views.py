@@ -20,6 +20,7 @@ from partners.middleware import LAST_ORG_SESSION_KEY
 from partners.permissions import can
 from partners.selectors import active_partner_organizations, memberships_of
 from partners.views import OrgView
+from portal.forms import add_service_errors
 from portal.scoping import org_scope, unscoped
 
 # The Setup info page reads the one-time password from here once, then forgets it.
@@ -116,7 +117,7 @@ class CustomerEditView(CustomerMixin, FormView):
                 details=form.cleaned_data,
             )
         except ValidationError as exc:
-            _attach(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("The account information was saved."))
         return redirect(self.org_url("customers:detail", pk=self.get_customer().pk))
@@ -149,7 +150,7 @@ class CustomerResellerView(CustomerMixin, FormView):
                 customer=customer, actor=self.request.user, reseller=form.cleaned_data["reseller"]
             )
         except ValidationError as exc:
-            _attach(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(
             self.request,
@@ -198,14 +199,6 @@ class SetupInfoView(CustomerMixin, TemplateView):
         context["password"] = password
         context["account_name"] = self.get_customer().admin_user.email
         return context
-
-
-def _attach(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 class CustomerAreaView(TemplateView):

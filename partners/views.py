@@ -23,6 +23,7 @@ from partners.selectors import (
     team_invitation_list,
 )
 from partners.tables import MemberTable, TeamInvitationTable
+from portal.forms import add_service_errors
 from portal.scoping import unscoped
 
 
@@ -291,11 +292,7 @@ class EnrollView(LoginRequiredMixin, FormView):
         try:
             org = services.enroll_reseller(user=self.request.user, **form.cleaned_data)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(
             self.request,
