@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import LazyTypedChoiceField
 
 from customers.models import domain_validator
+from customers.selectors import domain_in_use
 from partners.forms import country_choices
 from partners.models import Organization
 
@@ -38,12 +39,6 @@ class CustomerAccountForm(forms.Form):
         domain_validator(domain)
         return domain
 
-    def clean_company_name(self) -> str:
-        name = self.cleaned_data["company_name"].strip()
-        if not name:
-            raise forms.ValidationError(_("Enter the company name."))
-        return name
-
 
 class CustomerDetailsForm(CustomerAccountForm):
     """New customer, step 1: account information, the agreement, the indirect reseller."""
@@ -74,6 +69,15 @@ class CustomerDetailsForm(CustomerAccountForm):
         self.fields["reseller"].queryset = (
             resellers if resellers is not None else (Organization.objects.none())
         )
+
+    def clean_domain(self) -> str:
+        # Checked here too (not only at Submit), so the person learns it on this step.
+        domain = super().clean_domain()
+        if domain_in_use(domain=domain):
+            raise forms.ValidationError(
+                _("A customer with the domain %(domain)s already exists.") % {"domain": domain}
+            )
+        return domain
 
     def clean_agreement_accepted_on(self):
         from django.utils import timezone

@@ -28,3 +28,12 @@ def customer_detail(*, org: Organization) -> QuerySet[Customer]:
 def customer_of_admin(*, user: User) -> Customer | None:
     """The customer whose admin account this user is. Call inside unscoped(...)."""
     return Customer.objects.select_related("provider", "reseller").filter(admin_user=user).first()
+
+
+def domain_in_use(*, domain: str) -> bool:
+    """Primary domains are unique portal-wide (as is the admin@<domain> account), so this
+    looks across tenants; it answers yes or no and reveals nothing else."""
+    return (
+        Customer._base_manager.filter(domain=domain).exists()
+        or User.objects.filter(email__iexact=f"admin@{domain}").exists()
+    )

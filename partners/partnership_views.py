@@ -278,7 +278,10 @@ class PartnershipLinkView(View):
         if problem:
             return render_problem(request, problem, status=404 if obj is None else 410)
         request.session[LINK_SESSION_KEY] = token
-        return redirect("partnership-accept")
+        response = redirect("partnership-accept")
+        # The next page must not learn this URL (with its token) as its referrer.
+        response["Referrer-Policy"] = "no-referrer"
+        return response
 
 
 def render_problem(request, problem: str, status: int):
@@ -312,9 +315,7 @@ class PartnershipAcceptView(TemplateView):
         problem = partnerships.request_problem(self.object)
         if problem:
             return render_problem(request, problem, status=410)
-        response = super().dispatch(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.context_for(self.object))

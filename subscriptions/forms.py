@@ -16,7 +16,6 @@ class OrderLinesForm(forms.Form):
                 label=offer.name,
                 required=False,
                 min_value=0,
-                max_value=offer.max_licenses,
                 help_text=_("%(min)s to %(max)s licenses · %(term)s, billed %(billing)s")
                 % {
                     "min": offer.min_licenses,
@@ -24,7 +23,9 @@ class OrderLinesForm(forms.Form):
                     "term": offer.get_term_display(),
                     "billing": offer.get_billing_frequency_display().lower(),
                 },
-                widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "0"}),
+                widget=forms.NumberInput(
+                    attrs={"inputmode": "numeric", "placeholder": "0", "max": offer.max_licenses}
+                ),
             )
 
     @staticmethod
@@ -40,7 +41,13 @@ class OrderLinesForm(forms.Form):
             if not quantity:
                 continue
             chosen += 1
-            if quantity < offer.min_licenses:
+            if quantity > offer.max_licenses:
+                self.add_error(
+                    name,
+                    _("%(offer)s takes at most %(max)s licenses.")
+                    % {"offer": offer.name, "max": offer.max_licenses},
+                )
+            elif quantity < offer.min_licenses:
                 self.add_error(
                     name,
                     ngettext(

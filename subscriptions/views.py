@@ -14,6 +14,7 @@ from customers.views import SETUP_INFO_SESSION_KEY
 from partners.selectors import active_partner_organizations
 from partners.views import OrgView
 from subscriptions.forms import OrderLinesForm, ReviewForm
+from subscriptions.models import Offer
 from subscriptions.selectors import orderable_offers
 from subscriptions.services import submit_new_customer_order
 
@@ -42,7 +43,7 @@ class NewCustomerWizard(OrgView, SessionWizardView):
         if step == "details":
             return {"resellers": active_partner_organizations(org=self.request.org)}
         if step == "subscriptions":
-            return {"offers": orderable_offers()}
+            return {"offers": self.offers_for_review()}
         return {}
 
     def get_form_initial(self, step):
@@ -55,6 +56,17 @@ class NewCustomerWizard(OrgView, SessionWizardView):
         if step == "review":
             return {"idempotency_key": self.idempotency_key()}
         return {}
+
+    def offers_for_review(self):
+        """Orderable offers, plus any the person already chose that has since been
+        retired: Submit must then say so on Review, not silently drop the line."""
+        chosen = [
+            key.removeprefix("subscriptions-offer_")
+            for key, value in (self.storage.get_step_data("subscriptions") or {}).items()
+            if key.startswith("subscriptions-offer_") and value not in ("", "0", ["", "0"])
+        ]
+        chosen = [pk for pk in chosen if pk.isdigit()]
+        return (orderable_offers() | Offer.objects.filter(pk__in=chosen)).distinct()
 
     def idempotency_key(self) -> str:
         extra = self.storage.extra_data
@@ -77,10 +89,11 @@ class NewCustomerWizard(OrgView, SessionWizardView):
             # A second Submit (double click, reload): the customer exists once.
             return redirect(self.org_url("customers:setup-info", pk=replayed.pk))
         goto = request.POST.get("wizard_goto_step")
-        if goto and goto in self.get_form_list():
-            # Keep what was typed on this step before moving (Back never loses input).
-            form = self.get_form(data=request.POST, files=request.FILES)
-            self.storage.set_step_data(self.steps.current, self.process_step(form))
+        posted_step = request.POST.get(f"{self.get_prefix(request)}-current_step")
+        if goto and goto in self.get_form_list() and posted_step in self.get_form_list():
+            # Keep what was typed on the page being left (Back never loses input).
+            form = self.get_form(step=posted_step, data=request.POST, files=request.FILES)
+            self.storage.set_step_data(posted_step, self.process_step(form))
         return super().post(*args, **kwargs)
 
     def get_context_data(self, form, **kwargs):

@@ -26,3 +26,22 @@ def test_the_footer_shows_the_version(client):
     import portal
 
     assert f"version {portal.__version__}" in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.django_db
+def test_unknown_pages_get_the_portals_404_page(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    assert "Partner Portal" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_failed_csrf_check_explains_what_to_do(world):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.provider_admin)
+    response = client.post(reverse("enroll"), {})
+    assert response.status_code == 403
+    assert "Your form expired or came from another page" in response.content.decode()
