@@ -69,6 +69,8 @@ class CustomerMixin(OrgView):
             customer=customer,
             can_edit=can(self.request.membership, "customers.edit"),
             can_delegate=can(self.request.membership, "customers.delegate"),
+            can_add_subscription=can(self.request.membership, "subscriptions.add")
+            and customer.provider_id == self.request.org.pk,
             **kwargs,
         )
 

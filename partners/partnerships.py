@@ -62,7 +62,7 @@ def _active_partner_for(provider: Organization, email: str) -> Organization | No
     return partnership.reseller if partnership else None
 
 
-def _notify_admins(org: Organization, template: str, context: dict) -> None:
+def notify_admins(org: Organization, template: str, context: dict) -> None:
     admins = User.objects.filter(
         memberships__organization=org, memberships__role=Membership.Role.ADMIN, is_active=True
     )
@@ -313,7 +313,7 @@ def accept_partnership(
         record_event(
             org=reseller, actor=actor, verb="partnership.accepted", target=request.provider
         )
-        _notify_admins(
+        notify_admins(
             request.provider,
             "partnership_accepted",
             {"provider": request.provider, "reseller": reseller, "actor": actor},
@@ -342,7 +342,7 @@ def decline_partnership(
             verb="partnership.declined",
             target=reseller or request.email,
         )
-        _notify_admins(
+        notify_admins(
             request.provider,
             "partnership_declined",
             {"provider": request.provider, "reseller": reseller, "email": request.email},
@@ -368,7 +368,7 @@ def end_partnership(*, org: Organization, actor: User, partnership: Partnership)
         other = partnership.reseller if org.pk == partnership.provider_id else partnership.provider
         for side, target in ((org, other), (other, org)):
             record_event(org=side, actor=actor, verb="partnership.ended", target=target)
-        _notify_admins(
+        notify_admins(
             other, "partnership_ended", {"ended_by_org": org, "other": other, "actor": actor}
         )
     return partnership

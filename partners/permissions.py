@@ -25,6 +25,14 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "team.view": {Kind.PROVIDER: ALL_ROLES, Kind.RESELLER: ALL_ROLES},
     "team.manage": {Kind.PROVIDER: ADMINS, Kind.RESELLER: ADMINS},
     "partnerships.request": {Kind.PROVIDER: SELLERS},
+    "subscriptions.view": {Kind.PROVIDER: ALL_ROLES, Kind.RESELLER: ALL_ROLES},
+    "subscriptions.add": {Kind.PROVIDER: SELLERS},
+    # Incentive reseller, auto-renew, upgrade, cancel: the provider's sellers.
+    "subscriptions.manage": {Kind.PROVIDER: SELLERS},
+    # Support agents may (re)assign support; resellers never choose who supports.
+    "subscriptions.support_contact": {Kind.PROVIDER: ALL_ROLES},
+    # Licenses, suspend, reactivate: also a reseller the customer is delegated to.
+    "subscriptions.operate": {Kind.PROVIDER: SELLERS, Kind.RESELLER: SELLERS},
     "partnerships.respond": {Kind.RESELLER: ADMINS},
     "partnerships.end": {Kind.PROVIDER: ADMINS, Kind.RESELLER: ADMINS},
 }

@@ -305,3 +305,6 @@ TEAM_INVITATION_MAX_AGE_DAYS = env.int("TEAM_INVITATION_MAX_AGE_DAYS", default=1
 PARTNERSHIP_REQUEST_MAX_AGE_DAYS = env.int("PARTNERSHIP_REQUEST_MAX_AGE_DAYS", default=30)
 # First retry of a failed email after this many seconds, doubling up to 10 minutes.
 OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=10.0)
+# Licenses can be reduced, or a subscription cancelled, only this many days after
+# purchase or renewal (the program's rule).
+SUBSCRIPTION_CANCELLATION_WINDOW_DAYS = env.int("SUBSCRIPTION_CANCELLATION_WINDOW_DAYS", default=7)

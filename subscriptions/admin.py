@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from subscriptions.models import Offer, Order, Subscription
+from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
 
 
 @admin.register(Offer)
@@ -56,3 +56,18 @@ class SubscriptionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["offer", "customer", "reseller", "support_contact"]
     readonly_fields = ["customer", "order", "created_at", "updated_at"]
+
+
+@admin.register(SubscriptionEvent)
+class SubscriptionEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "subscription", "verb", "actor", "organization"]
+    list_filter = ["verb"]
+    search_fields = ["subscription__customer__company_name", "actor__email"]
+    date_hierarchy = "created_at"
+    list_select_related = ["subscription__customer", "subscription__offer", "actor", "organization"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from partners.models import Organization
 from subscriptions.models import Offer
 
 
@@ -76,3 +77,72 @@ class ReviewForm(forms.Form):
     """The last step: nothing to fill in; it carries the submit's idempotency key."""
 
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class AddSubscriptionsForm(OrderLinesForm):
+    """New subscription (existing customer): offers, licenses, and the incentive reseller."""
+
+    reseller = forms.ModelChoiceField(
+        label=_("Associate with reseller (incentive credit)"),
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label=_("None"),
+        help_text=_("Associating the reseller with the subscription lets it earn incentives."),
+    )
+    confirm_no_incentive = forms.BooleanField(
+        label=_("No reseller gets incentive credit for this order."), required=False
+    )
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, resellers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reseller"].queryset = resellers
+
+
+class VersionedForm(forms.Form):
+    """Carries the version the person saw, so a concurrent change is detected."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class SupportContactForm(VersionedForm):
+    contact = forms.ModelChoiceField(
+        label=_("Designated support contact"),
+        queryset=Organization.objects.none(),
+        empty_label=None,
+    )
+
+    def __init__(self, *args, contacts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = contacts
+
+
+class IncentiveForm(VersionedForm):
+    reseller = forms.ModelChoiceField(
+        label=_("Reseller for incentive credit"),
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label=_("None"),
+    )
+
+    def __init__(self, *args, resellers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reseller"].queryset = resellers
+
+
+class LicensesForm(VersionedForm):
+    quantity = forms.IntegerField(label=_("Number of licenses"), min_value=1)
+
+
+class AutoRenewForm(VersionedForm):
+    auto_renew = forms.BooleanField(label=_("Renew automatically"), required=False)
+
+
+class UpgradeForm(VersionedForm):
+    offer = forms.ModelChoiceField(
+        label=_("Upgrade to"), queryset=Offer.objects.none(), empty_label=None
+    )
+
+    def __init__(self, *args, offers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["offer"].queryset = offers

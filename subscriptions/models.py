@@ -1,15 +1,17 @@
 """The offer catalog, orders and subscriptions."""
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, customer_visibility
-from partners.models import Organization
+from partners.models import Organization, Partnership
 from portal.models import TimeStamped
 from portal.scoping import ScopedManager
 
@@ -166,17 +168,111 @@ class Subscription(TimeStamped):
         verbose_name=_("designated support contact"),
     )
 
+    # Optimistic concurrency: every change bumps it; a form posted with an older value is
+    # refused, so two people editing at once never silently overwrite each other.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
     objects = ScopedManager()
 
     class Meta:
         verbose_name = _("subscription")
         verbose_name_plural = _("subscriptions")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["customer", "-created_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"]),
+            models.Index(fields=["reseller"]),
+            models.Index(fields=["support_contact"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="subscriptions_subscription_licenses_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "suspended", "expired", "cancelled"]),
+                name="subscriptions_subscription_known_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(renewal_date__gt=F("start_date")),
+                name="subscriptions_subscription_renews_after_start",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.offer} x {self.quantity} · {self.customer}"
 
     @staticmethod
+    def visible_to(tenant, prefix: str = "") -> Q:
+        """Whoever sees the customer; and a reseller credited for incentives or designated
+        as support contact sees that subscription (read-only) while it is a partner."""
+        rule = customer_visibility(tenant, prefix=f"{prefix}customer__")
+        if isinstance(tenant, Customer):
+            return rule
+        partnered = Partnership._base_manager.filter(
+            provider=OuterRef(f"{prefix}customer__provider"), reseller=tenant, ended_at=None
+        )
+        named = Q(**{f"{prefix}reseller": tenant}) | Q(**{f"{prefix}support_contact": tenant})
+        return rule | (named & Q(Exists(partnered)))
+
+    @property
+    def term_start(self) -> date:
+        """Start of the current term: the purchase, or the last renewal."""
+        from subscriptions.services import TERM_LENGTH
+
+        return self.renewal_date - TERM_LENGTH[self.term]
+
+    @property
+    def cancellation_window_ends(self) -> date:
+        return self.term_start + timedelta(days=settings.SUBSCRIPTION_CANCELLATION_WINDOW_DAYS)
+
+    @property
+    def in_cancellation_window(self) -> bool:
+        return timezone.localdate() <= self.cancellation_window_ends
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (self.Status.CANCELLED, self.Status.EXPIRED)
+
+
+class SubscriptionEvent(models.Model):
+    """One line of a subscription's history: who changed what, when."""
+
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("subscription"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("on behalf of"),
+    )
+    verb = models.CharField(_("what"), max_length=64)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = _("subscription event")
+        verbose_name_plural = _("subscription history")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["subscription", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.verb}"
+
+    @staticmethod
     def visible_to(tenant) -> Q:
-        return customer_visibility(tenant, prefix="customer__")
+        return Subscription.visible_to(tenant, prefix="subscription__")

@@ -1,7 +1,8 @@
 from django.db.models import QuerySet
 
 from customers.models import Customer
-from subscriptions.models import Offer, Subscription
+from partners.models import Organization
+from subscriptions.models import Offer, Subscription, SubscriptionEvent
 
 
 def orderable_offers() -> QuerySet[Offer]:
@@ -15,3 +16,21 @@ def subscription_list(*, customer: Customer) -> QuerySet[Subscription]:
         .select_related("offer", "reseller", "support_contact")
         .order_by("-created_at", "-pk")
     )
+
+
+def subscription_detail(*, org: Organization) -> QuerySet[Subscription]:
+    """Subscriptions the organization may open: its customers', delegated ones, and those
+    it is credited for or supports."""
+    return Subscription.objects.filter(Subscription.visible_to(org)).select_related(
+        "customer__provider", "customer__reseller", "offer", "reseller", "support_contact"
+    )
+
+
+def subscription_history(*, subscription: Subscription) -> QuerySet[SubscriptionEvent]:
+    return SubscriptionEvent.objects.filter(subscription=subscription).select_related(
+        "actor", "organization"
+    )
+
+
+def upgrade_offers(*, subscription: Subscription) -> QuerySet[Offer]:
+    return subscription.offer.upgrades.filter(is_active=True).order_by("name")

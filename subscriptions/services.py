@@ -3,6 +3,7 @@
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -11,9 +12,10 @@ from django.utils.translation import gettext as _
 from customers.models import Customer
 from customers.services import create_customer
 from partners.models import Organization
+from partners.partnerships import notify_admins
 from partners.services import record_event
 from portal.models import User
-from subscriptions.models import Offer, Order, Subscription
+from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
 
 TERM_LENGTH = {
     Offer.Term.ONE_MONTH: relativedelta(months=1),
@@ -100,6 +102,7 @@ def submit_new_customer_order(
     subscriptions = _create_subscriptions(
         order=order, customer=customer, lines=lines, reseller=reseller
     )
+    _created_history(subscriptions, actor, provider, reseller)
     record_event(
         org=provider,
         actor=actor,
@@ -109,3 +112,316 @@ def submit_new_customer_order(
         lines=[{"offer": s.offer.offer_id, "licenses": s.quantity} for s in subscriptions],
     )
     return customer, password
+
+
+# ------------------------------------------------------------------------------
+# Managing subscriptions
+# ------------------------------------------------------------------------------
+def _history(
+    subscription: Subscription, actor: User, org: Organization, verb: str, **changes
+) -> None:
+    SubscriptionEvent.objects.create(
+        subscription=subscription, actor=actor, organization=org, verb=verb, changes=changes
+    )
+    record_event(
+        org=subscription.customer.provider,
+        actor=actor,
+        verb=f"subscription.{verb}",
+        target=subscription,
+        **changes,
+    )
+
+
+def _created_history(subscriptions, actor: User, org: Organization, reseller) -> None:
+    # One insert for the whole order, whatever its size.
+    SubscriptionEvent.objects.bulk_create(
+        SubscriptionEvent(
+            subscription=subscription,
+            actor=actor,
+            organization=org,
+            verb="created",
+            changes={
+                "licenses": subscription.quantity,
+                "reseller": reseller.name if reseller else None,
+            },
+        )
+        for subscription in subscriptions
+    )
+
+
+def _locked(subscription: Subscription, version: int | None) -> Subscription:
+    """Lock the row; refuse if someone changed it since the form was shown."""
+    current = (
+        Subscription._base_manager.select_for_update(of=("self",))
+        .select_related("customer__provider", "customer__reseller", "offer", "reseller")
+        .get(pk=subscription.pk)
+    )
+    if version is not None and current.version != version:
+        raise ValidationError(
+            _(
+                "Someone else changed this subscription while you were editing it. "
+                "Nothing was saved; these are its current values."
+            ),
+            code="stale",
+        )
+    return current
+
+
+def _save(subscription: Subscription, *fields: str) -> None:
+    subscription.version += 1
+    subscription.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def _check_active_partner(provider: Organization, reseller: Organization | None, field: str):
+    from customers.services import check_reseller
+
+    try:
+        check_reseller(provider=provider, reseller=reseller)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}, code="not_partner") from exc
+
+
+@transaction.atomic
+def add_subscriptions(
+    *,
+    provider: Organization,
+    actor: User,
+    customer: Customer,
+    lines: list[tuple[Offer, int]],
+    reseller: Organization | None,
+    confirm_no_incentive: bool,
+    idempotency_key,
+) -> Order:
+    """New subscription(s) for an existing customer, optionally credited to a reseller.
+
+    Incentive credit is never lost silently: for a customer delegated to a reseller, an
+    order without an incentive reseller needs an explicit confirmation.
+    """
+    existing = Order._base_manager.filter(provider=provider, idempotency_key=idempotency_key)
+    if existing.exists():
+        return existing.get()
+    if customer.provider_id != provider.pk:
+        raise ValidationError(_("This customer is not yours."), code="not_yours")
+    lines = _check_lines(lines)
+    _check_active_partner(provider, reseller, "reseller")
+    if customer.reseller_id and reseller is None and not confirm_no_incentive:
+        raise ValidationError(
+            {
+                "confirm_no_incentive": _(
+                    "%(reseller)s manages this customer. Confirm that no reseller should get "
+                    "incentive credit for this order, or choose one."
+                )
+                % {"reseller": customer.reseller.name}
+            },
+            code="confirm_no_incentive",
+        )
+    order = Order.objects.create(
+        provider=provider, customer=customer, created_by=actor, idempotency_key=idempotency_key
+    )
+    created = _create_subscriptions(order=order, customer=customer, lines=lines, reseller=reseller)
+    _created_history(created, actor, provider, reseller)
+    record_event(
+        org=provider,
+        actor=actor,
+        verb="order.submitted",
+        target=customer,
+        order=order.pk,
+        lines=[{"offer": s.offer.offer_id, "licenses": s.quantity} for s in created],
+    )
+    return order
+
+
+@transaction.atomic
+def designate_support_contact(
+    *,
+    subscription: Subscription,
+    actor: User,
+    org: Organization,
+    contact: Organization | None,
+    version: int | None,
+) -> Subscription:
+    """The provider itself (None) or one of its active partner resellers handles support.
+    The chosen reseller's Admins are told by email."""
+    subscription = _locked(subscription, version)
+    provider = subscription.customer.provider
+    if contact == provider:
+        contact = None
+    _check_active_partner(provider, contact, "contact")
+    old = subscription.support_contact
+    if old == contact:
+        return subscription
+    subscription.support_contact = contact
+    _save(subscription, "support_contact")
+    _history(
+        subscription,
+        actor,
+        org,
+        "support_contact_changed",
+        old=old.name if old else provider.name,
+        new=contact.name if contact else provider.name,
+    )
+    if contact is not None:
+        notify_admins(
+            contact,
+            "support_contact_designated",
+            {"subscription": subscription, "provider": provider, "reseller": contact},
+        )
+    return subscription
+
+
+@transaction.atomic
+def set_incentive_reseller(
+    *,
+    subscription: Subscription,
+    actor: User,
+    org: Organization,
+    reseller: Organization | None,
+    version: int | None,
+) -> Subscription:
+    subscription = _locked(subscription, version)
+    _check_active_partner(subscription.customer.provider, reseller, "reseller")
+    old = subscription.reseller
+    if old == reseller:
+        return subscription
+    subscription.reseller = reseller
+    _save(subscription, "reseller")
+    _history(
+        subscription,
+        actor,
+        org,
+        "incentive_reseller_changed",
+        old=old.name if old else None,
+        new=reseller.name if reseller else None,
+    )
+    return subscription
+
+
+def _require_live(subscription: Subscription) -> None:
+    if subscription.is_final:
+        raise ValidationError(
+            _("This subscription is %(status)s and can no longer be changed.")
+            % {"status": subscription.get_status_display().lower()},
+            code="final",
+        )
+
+
+def _window_message(subscription: Subscription) -> str:
+    return _(
+        "Licenses can be reduced, or the subscription cancelled, only within "
+        "%(days)s days of purchase or renewal. The window closed on %(closed)s; it opens "
+        "again at renewal on %(renewal)s."
+    ) % {
+        "days": settings.SUBSCRIPTION_CANCELLATION_WINDOW_DAYS,
+        "closed": subscription.cancellation_window_ends.isoformat(),
+        "renewal": subscription.renewal_date.isoformat(),
+    }
+
+
+@transaction.atomic
+def change_licenses(
+    *,
+    subscription: Subscription,
+    actor: User,
+    org: Organization,
+    quantity: int,
+    version: int | None,
+) -> Subscription:
+    """Add licenses at any time; reduce them only within the cancellation window."""
+    subscription = _locked(subscription, version)
+    _require_live(subscription)
+    offer = subscription.offer
+    if not offer.min_licenses <= quantity <= offer.max_licenses:
+        raise ValidationError(
+            {
+                "quantity": _("%(offer)s takes %(min)s to %(max)s licenses.")
+                % {"offer": offer.name, "min": offer.min_licenses, "max": offer.max_licenses}
+            },
+            code="quantity",
+        )
+    old = subscription.quantity
+    if quantity == old:
+        return subscription
+    if quantity < old and not subscription.in_cancellation_window:
+        raise ValidationError({"quantity": _window_message(subscription)}, code="window")
+    subscription.quantity = quantity
+    _save(subscription, "quantity")
+    _history(subscription, actor, org, "licenses_changed", old=old, new=quantity)
+    return subscription
+
+
+@transaction.atomic
+def set_auto_renew(
+    *,
+    subscription: Subscription,
+    actor: User,
+    org: Organization,
+    auto_renew: bool,
+    version: int | None,
+) -> Subscription:
+    subscription = _locked(subscription, version)
+    _require_live(subscription)
+    if subscription.auto_renew == auto_renew:
+        return subscription
+    subscription.auto_renew = auto_renew
+    _save(subscription, "auto_renew")
+    _history(subscription, actor, org, "auto_renew_changed", new=auto_renew)
+    return subscription
+
+
+@transaction.atomic
+def upgrade_subscription(
+    *, subscription: Subscription, actor: User, org: Organization, offer: Offer, version: int | None
+) -> Subscription:
+    """Move to an offer the catalog allows as an upgrade; the licenses carry over."""
+    subscription = _locked(subscription, version)
+    _require_live(subscription)
+    allowed = subscription.offer.upgrades.filter(is_active=True)
+    if not allowed.filter(pk=offer.pk).exists():
+        raise ValidationError(
+            {"offer": _("%(offer)s is not an upgrade of this subscription.") % {"offer": offer}},
+            code="not_upgrade",
+        )
+    if not offer.min_licenses <= subscription.quantity <= offer.max_licenses:
+        raise ValidationError(
+            {
+                "offer": _(
+                    "%(offer)s takes %(min)s to %(max)s licenses; change the licenses first."
+                )
+                % {"offer": offer.name, "min": offer.min_licenses, "max": offer.max_licenses}
+            },
+            code="quantity",
+        )
+    old = subscription.offer
+    subscription.offer = offer
+    subscription.term = offer.term
+    subscription.billing_frequency = offer.billing_frequency
+    _save(subscription, "offer", "term", "billing_frequency")
+    _history(subscription, actor, org, "upgraded", old=old.name, new=offer.name)
+    return subscription
+
+
+@transaction.atomic
+def set_status(
+    *, subscription: Subscription, actor: User, org: Organization, status: str, version: int | None
+) -> Subscription:
+    """Suspend, reactivate or cancel. Cancelled is final, and only within the window."""
+    subscription = _locked(subscription, version)
+    _require_live(subscription)
+    allowed = {
+        Subscription.Status.SUSPENDED: {Subscription.Status.ACTIVE},
+        Subscription.Status.ACTIVE: {Subscription.Status.SUSPENDED},
+        Subscription.Status.CANCELLED: {Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED},
+    }
+    if subscription.status not in allowed.get(status, set()):
+        raise ValidationError(
+            _("A %(status)s subscription cannot be changed that way.")
+            % {"status": subscription.get_status_display().lower()},
+            code="transition",
+        )
+    if status == Subscription.Status.CANCELLED and not subscription.in_cancellation_window:
+        raise ValidationError(_window_message(subscription), code="window")
+    old = subscription.status
+    subscription.status = status
+    _save(subscription, "status")
+    _history(subscription, actor, org, "status_changed", old=old, new=status)
+    return subscription

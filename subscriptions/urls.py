@@ -1,8 +1,24 @@
 from django.urls import path
 
+from subscriptions import subscription_views as s
 from subscriptions import views
 
 app_name = "subscriptions"
 urlpatterns = [
     path("customers/new/", views.NewCustomerWizard.as_view(), name="new-customer"),
+    path("customers/<int:pk>/subscriptions/new/", s.SubscriptionAddView.as_view(), name="add"),
+    path("subscriptions/", s.SubscriptionListView.as_view(), name="list"),
+    path("subscriptions/<int:pk>/", s.SubscriptionDetailView.as_view(), name="detail"),
+    path(
+        "subscriptions/<int:pk>/support-contact/",
+        s.SupportContactView.as_view(),
+        name="support-contact",
+    ),
+    path("subscriptions/<int:pk>/incentive/", s.IncentiveView.as_view(), name="incentive"),
+    path("subscriptions/<int:pk>/licenses/", s.LicensesView.as_view(), name="licenses"),
+    path("subscriptions/<int:pk>/auto-renew/", s.AutoRenewView.as_view(), name="auto-renew"),
+    path("subscriptions/<int:pk>/upgrade/", s.UpgradeView.as_view(), name="upgrade"),
+    path("subscriptions/<int:pk>/suspend/", s.SuspendView.as_view(), name="suspend"),
+    path("subscriptions/<int:pk>/reactivate/", s.ReactivateView.as_view(), name="reactivate"),
+    path("subscriptions/<int:pk>/cancel/", s.CancelView.as_view(), name="cancel"),
 ]

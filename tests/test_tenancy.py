@@ -24,12 +24,13 @@ from partners.models import (
 from partners.partnerships import request_partnership
 from partners.services import invite_member
 from portal.scoping import unscoped
-from subscriptions.models import Order, Subscription
+from subscriptions.models import Order, Subscription, SubscriptionEvent
 from tests.factories import (
     CustomerFactory,
     MembershipFactory,
     ProviderFactory,
     ResellerFactory,
+    SubscriptionFactory,
 )
 
 OUR_APPS = {"portal", "partners", "customers", "subscriptions"}
@@ -70,6 +71,19 @@ ORG_ROUTES = {
     "customers:reseller-remove": (P1_SELLERS, set(), "get"),
     "customers:setup-info": (P1_SELLERS, set(), "get"),
     "subscriptions:new-customer": (P1_SELLERS, set(), "get"),
+    "subscriptions:add": (P1_SELLERS, set(), "get"),
+    "subscriptions:list": (P1_ALL, R1_ALL, "get"),
+    "subscriptions:detail": (P1_ALL, R1_ALL, "get"),
+    # POST-only actions answer 405 to anyone who may see the subscription; who may
+    # actually change what is tested in tests/subscriptions/.
+    "subscriptions:support-contact": (P1_ALL, R1_ALL, "post"),
+    "subscriptions:incentive": (P1_ALL, R1_ALL, "post"),
+    "subscriptions:licenses": (P1_ALL, R1_ALL, "post"),
+    "subscriptions:auto-renew": (P1_ALL, R1_ALL, "post"),
+    "subscriptions:upgrade": (P1_ALL, R1_ALL, "post"),
+    "subscriptions:suspend": (P1_ALL, R1_ALL, "post"),
+    "subscriptions:reactivate": (P1_ALL, R1_ALL, "post"),
+    "subscriptions:cancel": (P1_SELLERS, set(), "get"),
     "team:list": (P1_ALL, R1_ALL, "get"),
     "team:invite": (P1_ADMIN, R1_ALL, "get"),
     "team:edit": (P1_ADMIN, R1_ALL, "get"),
@@ -166,8 +180,10 @@ def _sample_pk(route: str, org, world) -> int:
             return request.pk
         if route.startswith("partners:request-"):
             return _request_of(org).pk
-        if route.startswith("customers:"):
+        if route.startswith("customers:") or route == "subscriptions:add":
             return _customer_of(org).pk
+        if route.startswith("subscriptions:"):
+            return SubscriptionFactory(customer=_customer_of(org)).pk
         if route == "partners:partnership-end":
             return _partnership(org, world).pk
         if route.startswith("team:invitation-"):
@@ -202,6 +218,7 @@ def _snapshot():
                 Customer,
                 Order,
                 Subscription,
+                SubscriptionEvent,
             )
         }
 

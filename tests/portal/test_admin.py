@@ -7,7 +7,7 @@ from partners.partnerships import request_partnership
 from partners.services import invite_member, record_event
 from portal.emails import queue_message
 from portal.scoping import unscoped
-from subscriptions.models import Order
+from subscriptions.models import Order, SubscriptionEvent
 from tests.factories import CustomerFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,8 @@ def test_staff_render_every_changelist_and_change_form(world, client_for):
             provider=world.provider, actor=world.provider_admin, email="r@example.test"
         )
         Partnership.objects.create(provider=world.provider, reseller=world.reseller)
-        SubscriptionFactory(customer=CustomerFactory(provider=world.provider))
+        subscription = SubscriptionFactory(customer=CustomerFactory(provider=world.provider))
+        SubscriptionEvent.objects.create(subscription=subscription, verb="created")
         Order.objects.create(
             provider=world.provider, customer=CustomerFactory(provider=world.provider)
         )

@@ -1,0 +1,359 @@
+"""New subscription for an existing customer, the subscription detail page and its
+actions, and the Subscriptions list."""
+
+from uuid import uuid4
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import FormView, TemplateView
+from django_tables2 import SingleTableMixin
+
+from customers.selectors import customer_detail
+from partners.models import Organization
+from partners.permissions import can
+from partners.selectors import active_partner_organizations
+from partners.views import OrgView
+from portal.forms import add_service_errors
+from subscriptions import services
+from subscriptions.forms import (
+    AddSubscriptionsForm,
+    AutoRenewForm,
+    IncentiveForm,
+    LicensesForm,
+    SupportContactForm,
+    UpgradeForm,
+    VersionedForm,
+)
+from subscriptions.models import Subscription
+from subscriptions.selectors import (
+    orderable_offers,
+    subscription_detail,
+    subscription_history,
+    upgrade_offers,
+)
+from subscriptions.tables import SubscriptionTable
+
+
+def allowed(request, action: str, subscription: Subscription) -> bool:
+    """The role table, plus the relationship: a reseller acts only on customers delegated
+    to it; credited or support-contact resellers only read."""
+    if not can(request.membership, action):
+        return False
+    org = request.org
+    if org.is_provider:
+        return subscription.customer.provider_id == org.pk
+    return subscription.customer.reseller_id == org.pk
+
+
+def support_contacts(provider: Organization):
+    """The provider itself and its active partner resellers."""
+    partners = active_partner_organizations(org=provider)
+    return Organization.objects.filter(Q(pk=provider.pk) | Q(pk__in=partners.values("pk")))
+
+
+class SubscriptionAddView(OrgView, FormView):
+    """The New subscription page for an existing customer."""
+
+    action = "subscriptions.add"
+    form_class = AddSubscriptionsForm
+    template_name = "subscriptions/subscription_add.html"
+
+    def get_customer(self):
+        if not hasattr(self, "_customer"):
+            self._customer = get_object_or_404(
+                customer_detail(org=self.request.org).filter(provider=self.request.org),
+                pk=self.kwargs["pk"],
+            )
+        return self._customer
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["offers"] = orderable_offers()
+        kwargs["resellers"] = active_partner_organizations(org=self.request.org)
+        return kwargs
+
+    def get_initial(self):
+        return {"reseller": self.get_customer().reseller, "idempotency_key": uuid4()}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(customer=self.get_customer(), **kwargs)
+        context["needs_confirmation"] = "confirm_no_incentive" in context["form"].errors
+        return context
+
+    def form_valid(self, form):
+        customer = self.get_customer()
+        try:
+            order = services.add_subscriptions(
+                provider=self.request.org,
+                actor=self.request.user,
+                customer=customer,
+                lines=form.lines(),
+                reseller=form.cleaned_data["reseller"],
+                confirm_no_incentive=form.cleaned_data["confirm_no_incentive"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self.form_invalid(form)
+        count = order.subscriptions.count()
+        messages.success(
+            self.request,
+            _("%(count)s new subscription(s) added for %(customer)s.")
+            % {"count": count, "customer": customer.company_name},
+        )
+        return redirect(f"{self.org_url('customers:detail', pk=customer.pk)}#subscriptions")
+
+
+class SubscriptionMixin(OrgView):
+    def get_subscription(self) -> Subscription:
+        if not hasattr(self, "_subscription"):
+            self._subscription = get_object_or_404(
+                subscription_detail(org=self.request.org), pk=self.kwargs["pk"]
+            )
+        return self._subscription
+
+    def detail_url(self) -> str:
+        return self.org_url("subscriptions:detail", pk=self.kwargs["pk"])
+
+
+class SubscriptionDetailView(SubscriptionMixin, TemplateView):
+    action = "subscriptions.view"
+    template_name = "subscriptions/subscription_detail.html"
+
+    def get_context_data(self, **kwargs):
+        subscription = self.get_subscription()
+        request = self.request
+        provider = subscription.customer.provider
+        version = {"version": subscription.version}
+        forms = {}
+        if allowed(request, "subscriptions.support_contact", subscription):
+            forms["support_contact"] = SupportContactForm(
+                initial={**version, "contact": subscription.support_contact or provider},
+                contacts=support_contacts(provider),
+            )
+        if allowed(request, "subscriptions.manage", subscription):
+            forms["incentive"] = IncentiveForm(
+                initial={**version, "reseller": subscription.reseller},
+                resellers=active_partner_organizations(org=provider),
+            )
+            forms["auto_renew"] = AutoRenewForm(
+                initial={**version, "auto_renew": subscription.auto_renew}
+            )
+            offers = upgrade_offers(subscription=subscription)
+            if offers.exists():
+                forms["upgrade"] = UpgradeForm(initial=version, offers=offers)
+        if allowed(request, "subscriptions.operate", subscription):
+            forms["licenses"] = LicensesForm(initial={**version, "quantity": subscription.quantity})
+            forms["status"] = VersionedForm(initial=version)
+        return super().get_context_data(
+            subscription=subscription,
+            customer=subscription.customer,
+            provider=provider,
+            history=subscription_history(subscription=subscription),
+            forms=forms,
+            can_cancel=allowed(request, "subscriptions.manage", subscription),
+            **kwargs,
+        )
+
+
+class SubscriptionActionView(SubscriptionMixin, View):
+    """POST one change; a stale version or a broken rule comes back as a message."""
+
+    http_method_names = ["post"]
+    permission: str
+    form_class = VersionedForm
+    success_message: str
+
+    def form_kwargs(self, subscription) -> dict:
+        return {}
+
+    def post(self, request, *args, **kwargs):
+        subscription = self.get_subscription()
+        if not allowed(request, self.permission, subscription):
+            raise Http404
+        form = self.form_class(request.POST, **self.form_kwargs(subscription))
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return redirect(self.detail_url())
+        try:
+            self.perform(subscription, form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(self.detail_url())
+        messages.success(request, self.success_message)
+        return redirect(self.detail_url())
+
+    def common(self, data) -> dict:
+        return {
+            "actor": self.request.user,
+            "org": self.request.org,
+            "version": data["version"],
+        }
+
+
+class SupportContactView(SubscriptionActionView):
+    action = "subscriptions.view"
+    permission = "subscriptions.support_contact"
+    form_class = SupportContactForm
+
+    @property
+    def success_message(self):
+        return _("The designated support contact was saved.")
+
+    def form_kwargs(self, subscription):
+        return {"contacts": support_contacts(subscription.customer.provider)}
+
+    def perform(self, subscription, data):
+        services.designate_support_contact(
+            subscription=subscription, contact=data["contact"], **self.common(data)
+        )
+
+
+class IncentiveView(SubscriptionActionView):
+    action = "subscriptions.view"
+    permission = "subscriptions.manage"
+    form_class = IncentiveForm
+
+    @property
+    def success_message(self):
+        return _("The reseller for incentive credit was saved.")
+
+    def form_kwargs(self, subscription):
+        return {"resellers": active_partner_organizations(org=subscription.customer.provider)}
+
+    def perform(self, subscription, data):
+        services.set_incentive_reseller(
+            subscription=subscription, reseller=data["reseller"], **self.common(data)
+        )
+
+
+class LicensesView(SubscriptionActionView):
+    action = "subscriptions.view"
+    permission = "subscriptions.operate"
+    form_class = LicensesForm
+
+    @property
+    def success_message(self):
+        return _("The number of licenses was changed.")
+
+    def perform(self, subscription, data):
+        services.change_licenses(
+            subscription=subscription, quantity=data["quantity"], **self.common(data)
+        )
+
+
+class AutoRenewView(SubscriptionActionView):
+    action = "subscriptions.view"
+    permission = "subscriptions.manage"
+    form_class = AutoRenewForm
+
+    @property
+    def success_message(self):
+        return _("Auto-renew was saved.")
+
+    def perform(self, subscription, data):
+        services.set_auto_renew(
+            subscription=subscription, auto_renew=data["auto_renew"], **self.common(data)
+        )
+
+
+class UpgradeView(SubscriptionActionView):
+    action = "subscriptions.view"
+    permission = "subscriptions.manage"
+    form_class = UpgradeForm
+
+    @property
+    def success_message(self):
+        return _("The subscription was upgraded; its licenses carried over.")
+
+    def form_kwargs(self, subscription):
+        return {"offers": upgrade_offers(subscription=subscription)}
+
+    def perform(self, subscription, data):
+        services.upgrade_subscription(
+            subscription=subscription, offer=data["offer"], **self.common(data)
+        )
+
+
+class StatusView(SubscriptionActionView):
+    action = "subscriptions.view"
+    permission = "subscriptions.operate"
+    status: str
+
+    @property
+    def success_message(self):
+        return {
+            "suspended": _("The subscription was suspended."),
+            "active": _("The subscription was reactivated."),
+        }[self.status]
+
+    def perform(self, subscription, data):
+        services.set_status(subscription=subscription, status=self.status, **self.common(data))
+
+
+class SuspendView(StatusView):
+    status = Subscription.Status.SUSPENDED
+
+
+class ReactivateView(StatusView):
+    status = Subscription.Status.ACTIVE
+
+
+class CancelView(SubscriptionMixin, FormView):
+    """Cancel, after a page that says it is final."""
+
+    action = "subscriptions.view"
+    form_class = VersionedForm
+    template_name = "subscriptions/subscription_confirm_cancel.html"
+
+    def get(self, request, *args, **kwargs):
+        if not allowed(request, "subscriptions.manage", self.get_subscription()):
+            raise Http404
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if not allowed(request, "subscriptions.manage", self.get_subscription()):
+            raise Http404
+        return super().post(request, *args, **kwargs)
+
+    def get_initial(self):
+        return {"version": self.get_subscription().version}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(subscription=self.get_subscription(), **kwargs)
+
+    def form_valid(self, form):
+        try:
+            services.set_status(
+                subscription=self.get_subscription(),
+                actor=self.request.user,
+                org=self.request.org,
+                status=Subscription.Status.CANCELLED,
+                version=form.cleaned_data["version"],
+            )
+        except ValidationError as exc:
+            messages.error(self.request, " ".join(exc.messages))
+            return redirect(self.detail_url())
+        messages.success(self.request, _("The subscription was cancelled."))
+        return redirect(self.detail_url())
+
+
+class SubscriptionListView(OrgView, SingleTableMixin, TemplateView):
+    """Subscriptions: everything the organization may see, with who is credited and who
+    supports it. For a reseller, this is where credited or supported subscriptions of
+    customers it does not administer show up (read-only)."""
+
+    action = "subscriptions.view"
+    table_class = SubscriptionTable
+    template_name = "subscriptions/subscription_list.html"
+    table_pagination = {"per_page": 25}
+
+    def get_table_data(self):
+        return subscription_detail(org=self.request.org).order_by("customer__company_name", "pk")
