@@ -9,6 +9,7 @@ import hmac
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -365,9 +366,20 @@ def end_partnership(*, org: Organization, actor: User, partnership: Partnership)
         partnership.ended_at = timezone.now()
         partnership.ended_by = actor
         partnership.save(update_fields=["ended_at", "ended_by", "updated_at"])
+        # Support-contact designations return to the provider. (Reached through the
+        # reverse relation the subscriptions app defines; incentive associations stay.)
+        returned = partnership.reseller.supported_subscriptions.filter(
+            customer__provider=partnership.provider
+        ).update(support_contact=None, version=F("version") + 1, updated_at=timezone.now())
         other = partnership.reseller if org.pk == partnership.provider_id else partnership.provider
         for side, target in ((org, other), (other, org)):
-            record_event(org=side, actor=actor, verb="partnership.ended", target=target)
+            record_event(
+                org=side,
+                actor=actor,
+                verb="partnership.ended",
+                target=target,
+                support_contacts_returned=returned,
+            )
         notify_admins(
             other, "partnership_ended", {"ended_by_org": org, "other": other, "actor": actor}
         )

@@ -637,3 +637,22 @@ def test_demo_data_has_a_partnership_and_a_pending_request():
     northwind = Organization.objects.get(name="Northwind IT")
     with unscoped("assert"):
         assert not Partnership.objects.filter(reseller=northwind).exists()
+
+
+def test_ending_returns_support_contacts_to_the_provider_and_keeps_incentives(world, client_for):
+    from subscriptions.models import Subscription
+    from tests.factories import CustomerFactory, SubscriptionFactory
+
+    partnership = partner(world.provider, world.reseller)
+    with unscoped("test setup"):
+        customer = CustomerFactory(provider=world.provider, reseller=world.reseller)
+        supported = SubscriptionFactory(
+            customer=customer, support_contact=world.reseller, reseller=world.reseller
+        )
+    client_for(world.provider_admin).post(
+        url(world, "partners:partnership-end", pk=partnership.pk)
+    )
+    supported = Subscription._base_manager.get(pk=supported.pk)
+    assert supported.support_contact is None  # back to the provider
+    assert supported.reseller == world.reseller  # incentive association stays
+    assert supported.version == 2

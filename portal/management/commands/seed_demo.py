@@ -13,8 +13,14 @@ from partners.models import Membership, Organization, Partnership, PartnershipRe
 from partners.partnerships import request_partnership
 from portal.models import User
 from portal.scoping import unscoped
-from subscriptions.models import Offer, Order, Subscription
-from subscriptions.services import renewal_date
+from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
+from subscriptions.services import (
+    designate_support_contact,
+    renewal_date,
+    set_incentive_reseller,
+    set_status,
+    upgrade_subscription,
+)
 
 PASSWORD = "demo-pass-2026"  # noqa: S105 (published demo password, DEBUG only)
 
@@ -158,6 +164,7 @@ class Command(BaseCommand):
             self._partnerships()
             self._catalog()
             self._customers()
+            self._subscription_stories()
         self.stdout.write(self.style.SUCCESS(f"Demo data is ready. Logins (password {PASSWORD}):"))
         for kind, name, _slug, _pid, _country, email in ORGANIZATIONS:
             self.stdout.write(f"  {email:<26} Admin of {name} ({kind})")
@@ -234,7 +241,7 @@ class Command(BaseCommand):
                 today = timezone.localdate()
                 for offer_id, quantity in lines:
                     offer = Offer.objects.get(offer_id=offer_id)
-                    Subscription.objects.create(
+                    subscription = Subscription.objects.create(
                         customer=customer,
                         order=order,
                         offer=offer,
@@ -245,6 +252,48 @@ class Command(BaseCommand):
                         renewal_date=renewal_date(today, offer.term),
                         reseller=customer.reseller,
                     )
+                    SubscriptionEvent.objects.create(
+                        subscription=subscription,
+                        actor=actor,
+                        organization=contoso,
+                        verb="created",
+                        changes={
+                            "licenses": quantity,
+                            "reseller": getattr(customer.reseller, "name", None),
+                        },
+                    )
+
+    def _subscription_stories(self) -> None:
+        """Subscriptions with a past: support designated, upgraded, suspended, cancelled,
+        credited to Fabrikam without delegation. Each step is skipped once done."""
+        contoso = Organization.objects.get(slug="contoso")
+        fabrikam = Organization.objects.get(slug="fabrikam")
+        actor = User.objects.get(email="provider@demo.example")
+        common = {"actor": actor, "org": contoso, "version": None}
+
+        def sub(domain: str, offer_id: str) -> Subscription | None:
+            return Subscription.objects.filter(
+                customer__domain=domain, offer__offer_id__in=[offer_id]
+            ).first()
+
+        teams = sub("adatum.example", "TEAMS-ESS-P1Y")
+        if teams and teams.support_contact is None:
+            designate_support_contact(subscription=teams, contact=fabrikam, **common)
+        basic = sub("alpineskihouse.example", "M365-BASIC-P1Y")
+        if basic:
+            upgrade_subscription(
+                subscription=basic, offer=Offer.objects.get(offer_id="M365-STD-P1Y"), **common
+            )
+        exchange = sub("cohowinery.example", "EXO-P1-P1M")
+        if exchange and exchange.status == "active":
+            set_status(subscription=exchange, status="suspended", **common)
+        azure = sub("wideworldimporters.example", "AZ-PLAN-P1M")
+        if azure and azure.status == "active":
+            set_status(subscription=azure, status="cancelled", **common)
+        premium = sub("wideworldimporters.example", "M365-PREM-P1Y")
+        if premium and premium.reseller is None:
+            set_incentive_reseller(subscription=premium, reseller=fabrikam, **common)
+            designate_support_contact(subscription=premium, contact=fabrikam, **common)
 
     def _user(self, email: str, staff: bool = False) -> User:
         user, _ = User.objects.get_or_create(email=email)
