@@ -392,10 +392,14 @@ def upgrade_subscription(
             code="quantity",
         )
     old = subscription.offer
+    # The current term keeps its start (the cancellation window counts from it); its
+    # end follows the new offer's term.
+    term_start = subscription.term_start
     subscription.offer = offer
     subscription.term = offer.term
     subscription.billing_frequency = offer.billing_frequency
-    _save(subscription, "offer", "term", "billing_frequency")
+    subscription.renewal_date = renewal_date(term_start, offer.term)
+    _save(subscription, "offer", "term", "billing_frequency", "renewal_date")
     _history(subscription, actor, org, "upgraded", old=old.name, new=offer.name)
     return subscription
 

@@ -649,9 +649,7 @@ def test_ending_returns_support_contacts_to_the_provider_and_keeps_incentives(wo
         supported = SubscriptionFactory(
             customer=customer, support_contact=world.reseller, reseller=world.reseller
         )
-    client_for(world.provider_admin).post(
-        url(world, "partners:partnership-end", pk=partnership.pk)
-    )
+    client_for(world.provider_admin).post(url(world, "partners:partnership-end", pk=partnership.pk))
     supported = Subscription._base_manager.get(pk=supported.pk)
     assert supported.support_contact is None  # back to the provider
     assert supported.reseller == world.reseller  # incentive association stays
