@@ -151,9 +151,6 @@ def create_customer(
             },
             code="domain_taken",
         ) from exc
-    record_event(org=provider, actor=actor, verb="customer.created", target=customer)
-    if reseller is not None:
-        record_event(org=reseller, actor=actor, verb="customer.delegated", target=customer)
     return customer, password
 
 
@@ -170,7 +167,16 @@ def update_customer_account(
     if changed:
         customer.full_clean(exclude=["admin_user", "created_by"], validate_unique=False)
         customer.save(update_fields=[*changed, "updated_at"])
-        record_event(org=org, actor=actor, verb="customer.updated", target=customer, fields=changed)
+        record_event(
+            org=org,
+            actor=actor,
+            verb="customer.updated",
+            target=customer,
+            provider=customer.provider,
+            reseller=customer.reseller,
+            customer_id=customer.pk,
+            fields=changed,
+        )
     return customer
 
 
@@ -190,15 +196,22 @@ def set_customer_reseller(
         return customer
     customer.reseller = reseller
     customer.save(update_fields=["reseller", "updated_at"])
+    if previous is None:
+        verb = "customer.reseller_assigned"
+    elif reseller is None:
+        verb = "customer.reseller_removed"
+    else:
+        verb = "customer.reseller_changed"
     record_event(
         org=customer.provider,
         actor=actor,
-        verb="customer.reseller_changed",
+        verb=verb,
         target=customer,
+        provider=customer.provider,
+        # The reseller that gains access sees the entry; on removal, the one that lost it.
+        reseller=reseller or previous,
+        customer_id=customer.pk,
         old=previous.name if previous else None,
         new=reseller.name if reseller else None,
     )
-    for org in {o for o in (previous, reseller) if o is not None}:
-        verb = "customer.delegated" if org == reseller else "customer.undelegated"
-        record_event(org=org, actor=actor, verb=verb, target=customer)
     return customer

@@ -183,7 +183,11 @@ class TeamInvitation(TimeStamped):
 
 
 class AuditEvent(models.Model):
-    """Who did what, when, in which organization. Written in the same transaction as the change."""
+    """The activity log: one entry per change, written in the same transaction.
+
+    `organization` acted; `provider` and `reseller` are the sides of the relationship the
+    entry is about. Each side sees it; nobody else does.
+    """
 
     organization = models.ForeignKey(
         Organization,
@@ -197,27 +201,53 @@ class AuditEvent(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("actor"),
+        verbose_name=_("user"),
     )
-    verb = models.CharField(_("action"), max_length=64)
+    verb = models.CharField(_("action"), max_length=64, db_index=True)
     target = models.CharField(_("object"), max_length=300, blank=True, default="")
     data = models.JSONField(_("details"), default=dict, blank=True)
+    provider = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("indirect provider"),
+    )
+    reseller = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("indirect reseller"),
+    )
+    customer_id = models.PositiveBigIntegerField(_("customer"), null=True, blank=True)
+    subscription_id = models.PositiveBigIntegerField(_("subscription"), null=True, blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
 
     objects = ScopedManager()
 
     class Meta:
-        verbose_name = _("audit event")
-        verbose_name_plural = _("audit events")
+        verbose_name = _("activity entry")
+        verbose_name_plural = _("activity")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["organization", "-created_at"])]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"]),
+            models.Index(fields=["provider", "-created_at"]),
+            models.Index(fields=["reseller", "-created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.verb} {self.target}"
 
     @staticmethod
     def visible_to(tenant) -> Q:
-        return Q(organization=tenant)
+        return Q(organization=tenant) | Q(provider=tenant) | Q(reseller=tenant)
+
+    @property
+    def kind(self) -> str:
+        return self.verb.split(".", 1)[0]
 
 
 class Partnership(TimeStamped):

@@ -119,7 +119,9 @@ def request_partnership(
         requested_by=actor,
         expires_at=PartnershipRequest.default_expiry(),
     )
-    record_event(org=provider, actor=actor, verb="partnership.requested", target=email)
+    record_event(
+        org=provider, actor=actor, verb="partnership.requested", target=email, provider=provider
+    )
     return request, token
 
 
@@ -183,7 +185,13 @@ def send_partnership_request(
     request.subject, request.outbound_email = subject, email
     request.body = body.replace(request_link(token), LINK_MARKER)
     request.save(update_fields=["subject", "body", "outbound_email", "updated_at"])
-    record_event(org=provider, actor=actor, verb="partnership.request_sent", target=request.email)
+    record_event(
+        org=provider,
+        actor=actor,
+        verb="partnership.request_sent",
+        target=request.email,
+        provider=provider,
+    )
     return email, True
 
 
@@ -209,7 +217,13 @@ def resend_partnership_request(
             "updated_at",
         ]
     )
-    record_event(org=provider, actor=actor, verb="partnership.request_resent", target=request.email)
+    record_event(
+        org=provider,
+        actor=actor,
+        verb="partnership.request_resent",
+        target=request.email,
+        provider=provider,
+    )
     return token
 
 
@@ -223,7 +237,11 @@ def revoke_partnership_request(
     request.state = PartnershipRequest.State.REVOKED
     request.save(update_fields=["state", "updated_at"])
     record_event(
-        org=provider, actor=actor, verb="partnership.request_revoked", target=request.email
+        org=provider,
+        actor=actor,
+        verb="partnership.request_revoked",
+        target=request.email,
+        provider=provider,
     )
 
 
@@ -309,10 +327,12 @@ def accept_partnership(
             update_fields=["state", "responded_at", "responded_by", "reseller", "updated_at"]
         )
         record_event(
-            org=request.provider, actor=actor, verb="partnership.accepted", target=reseller
-        )
-        record_event(
-            org=reseller, actor=actor, verb="partnership.accepted", target=request.provider
+            org=reseller,
+            actor=actor,
+            verb="partnership.accepted",
+            target=partnership,
+            provider=request.provider,
+            reseller=reseller,
         )
         notify_admins(
             request.provider,
@@ -338,10 +358,13 @@ def decline_partnership(
     request.save(update_fields=["state", "responded_at", "responded_by", "reseller", "updated_at"])
     with unscoped("notifying the provider"):
         record_event(
-            org=request.provider,
+            org=reseller or request.provider,
             actor=actor,
             verb="partnership.declined",
             target=reseller or request.email,
+            provider=request.provider,
+            reseller=reseller,
+            email=request.email,
         )
         notify_admins(
             request.provider,
@@ -372,14 +395,15 @@ def end_partnership(*, org: Organization, actor: User, partnership: Partnership)
             customer__provider=partnership.provider
         ).update(support_contact=None, version=F("version") + 1, updated_at=timezone.now())
         other = partnership.reseller if org.pk == partnership.provider_id else partnership.provider
-        for side, target in ((org, other), (other, org)):
-            record_event(
-                org=side,
-                actor=actor,
-                verb="partnership.ended",
-                target=target,
-                support_contacts_returned=returned,
-            )
+        record_event(
+            org=org,
+            actor=actor,
+            verb="partnership.ended",
+            target=partnership,
+            provider=partnership.provider,
+            reseller=partnership.reseller,
+            support_contacts_returned=returned,
+        )
         notify_admins(
             other, "partnership_ended", {"ended_by_org": org, "other": other, "actor": actor}
         )

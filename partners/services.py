@@ -21,12 +21,30 @@ from portal.tokens import new_token
 
 
 def record_event(
-    *, org: Organization, actor: User | None, verb: str, target: object = "", **data
+    *,
+    org: Organization,
+    actor: User | None,
+    verb: str,
+    target: object = "",
+    provider: Organization | None = None,
+    reseller: Organization | None = None,
+    customer_id: int | None = None,
+    subscription_id: int | None = None,
+    **data,
 ) -> AuditEvent:
-    """Write one line of the organization's activity log."""
+    """Write the one activity entry for a change. `org` acted; `provider` and `reseller`
+    are the sides it concerns, who will see it on their Activity page."""
     with org_scope(org):
         return AuditEvent.objects.create(
-            organization=org, actor=actor, verb=verb, target=str(target)[:300], data=data
+            organization=org,
+            actor=actor,
+            verb=verb,
+            target=str(target)[:300],
+            data=data,
+            provider=provider,
+            reseller=reseller,
+            customer_id=customer_id,
+            subscription_id=subscription_id,
         )
 
 

@@ -106,8 +106,11 @@ def submit_new_customer_order(
     record_event(
         org=provider,
         actor=actor,
-        verb="order.submitted",
+        verb="customer.created",
         target=customer,
+        provider=provider,
+        reseller=reseller,
+        customer_id=customer.pk,
         order=order.pk,
         lines=[{"offer": s.offer.offer_id, "licenses": s.quantity} for s in subscriptions],
     )
@@ -123,11 +126,16 @@ def _history(
     SubscriptionEvent.objects.create(
         subscription=subscription, actor=actor, organization=org, verb=verb, changes=changes
     )
+    customer = subscription.customer
     record_event(
-        org=subscription.customer.provider,
+        org=org,
         actor=actor,
         verb=f"subscription.{verb}",
         target=subscription,
+        provider=customer.provider,
+        reseller=customer.reseller,
+        customer_id=customer.pk,
+        subscription_id=subscription.pk,
         **changes,
     )
 
@@ -223,9 +231,13 @@ def add_subscriptions(
     record_event(
         org=provider,
         actor=actor,
-        verb="order.submitted",
+        verb="subscription.created",
         target=customer,
+        provider=provider,
+        reseller=customer.reseller,
+        customer_id=customer.pk,
         order=order.pk,
+        incentive_reseller=reseller.name if reseller else None,
         lines=[{"offer": s.offer.offer_id, "licenses": s.quantity} for s in created],
     )
     return order
