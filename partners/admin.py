@@ -1,4 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
 
 from partners.models import (
     AuditEvent,
@@ -7,6 +10,13 @@ from partners.models import (
     Partnership,
     PartnershipRequest,
     TeamInvitation,
+)
+from partners.partnerships import (
+    draft_message,
+    end_partnership,
+    resend_partnership_request,
+    revoke_partnership_request,
+    send_partnership_request,
 )
 
 
@@ -71,16 +81,21 @@ class TeamInvitationAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "organization", "actor", "verb", "target"]
+    """Read-only: the activity log cannot be edited or deleted, by staff either."""
+
+    list_display = ["created_at", "organization", "actor", "verb", "target", "provider", "reseller"]
     list_filter = ["verb"]
     search_fields = ["organization__name", "actor__email", "target", "verb"]
     date_hierarchy = "created_at"
-    list_select_related = ["organization", "actor"]
+    list_select_related = ["organization", "actor", "provider", "reseller"]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -107,8 +122,24 @@ class PartnershipAdmin(admin.ModelAdmin):
         "updated_at",
     ]
 
+    actions = ["end_partnerships"]
+
     def has_add_permission(self, request):
         return False  # partnerships start when a reseller accepts a request
+
+    @admin.action(description=_("End the selected partnerships"))
+    def end_partnerships(self, request, queryset):
+        # The same service as the dashboard: same rules, same activity entry and email.
+        done = 0
+        for partnership in queryset.filter(ended_at=None).select_related("provider"):
+            try:
+                end_partnership(
+                    org=partnership.provider, actor=request.user, partnership=partnership
+                )
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        self.message_user(request, _("%(n)s partnership(s) ended.") % {"n": done})
 
 
 @admin.register(PartnershipRequest)
@@ -138,3 +169,41 @@ class PartnershipRequestAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    actions = ["resend_requests", "revoke_requests"]
+
+    @admin.action(description=_("Resend the selected requests (new link, sent by the portal)"))
+    def resend_requests(self, request, queryset):
+        # The dashboard's services: same rules, same activity entries, same email.
+        done = 0
+        for obj in queryset.select_related("provider"):
+            try:
+                with transaction.atomic():
+                    token = resend_partnership_request(
+                        provider=obj.provider, actor=request.user, request=obj
+                    )
+                    obj.refresh_from_db()
+                    subject, body = draft_message(obj, token)
+                    send_partnership_request(
+                        provider=obj.provider,
+                        actor=request.user,
+                        request=obj,
+                        token=token,
+                        subject=subject,
+                        body=body,
+                    )
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{obj.email}: {' '.join(exc.messages)}", messages.ERROR)
+        self.message_user(request, _("%(n)s request(s) resent.") % {"n": done})
+
+    @admin.action(description=_("Revoke the selected requests"))
+    def revoke_requests(self, request, queryset):
+        done = 0
+        for obj in queryset.select_related("provider"):
+            try:
+                revoke_partnership_request(provider=obj.provider, actor=request.user, request=obj)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{obj.email}: {' '.join(exc.messages)}", messages.ERROR)
+        self.message_user(request, _("%(n)s request(s) revoked.") % {"n": done})

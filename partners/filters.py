@@ -2,7 +2,8 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import Membership, Partnership
+from partners.activity import KINDS
+from partners.models import AuditEvent, Membership, Partnership
 
 
 class MemberFilter(django_filters.FilterSet):
@@ -40,3 +41,30 @@ class PartnerResellerFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(reseller__name__icontains=value) | Q(reseller__partner_id__startswith=value)
         )
+
+
+def _activity_users(request) -> QuerySet:
+    from portal.models import User
+
+    seen = AuditEvent.objects.filter(AuditEvent.visible_to(request.org)).values("actor")
+    return User.objects.filter(pk__in=seen).order_by("email")
+
+
+class ActivityFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(
+        label=_("Kind"), choices=KINDS, method="by_kind", empty_label=_("All kinds")
+    )
+    actor = django_filters.ModelChoiceFilter(
+        label=_("User"), queryset=_activity_users, empty_label=_("All users")
+    )
+    created_at = django_filters.DateFromToRangeFilter(
+        label=_("Date"),
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields = ("kind", "actor", "created_at")
+
+    def by_kind(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(verb__startswith=f"{value}.")

@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "customers.edit": {Kind.PROVIDER: SELLERS, Kind.RESELLER: SELLERS},
     "customers.delegate": {Kind.PROVIDER: SELLERS},
     "team.view": {Kind.PROVIDER: ALL_ROLES, Kind.RESELLER: ALL_ROLES},
+    "activity.view": {Kind.PROVIDER: ALL_ROLES, Kind.RESELLER: ALL_ROLES},
     "team.manage": {Kind.PROVIDER: ADMINS, Kind.RESELLER: ADMINS},
     "partnerships.request": {Kind.PROVIDER: SELLERS},
     "subscriptions.view": {Kind.PROVIDER: ALL_ROLES, Kind.RESELLER: ALL_ROLES},

@@ -58,8 +58,11 @@ def team_invitation_by_token(*, token: str) -> TeamInvitation | None:
     )
 
 
-def audit_event_list(*, org: Organization) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(organization=org).select_related("actor")
+def activity_list(*, org: Organization) -> QuerySet[AuditEvent]:
+    """What the organization did, and what others did to relationships it is part of."""
+    return AuditEvent.objects.filter(AuditEvent.visible_to(org)).select_related(
+        "actor", "organization"
+    )
 
 
 def organization_by_partner_id(*, partner_id: str) -> Organization | None:

@@ -1,7 +1,8 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import Membership, Partnership
+from partners.activity import changes, describe
+from partners.models import AuditEvent, Membership, Partnership
 from portal.tables import PortalTable
 
 
@@ -122,3 +123,31 @@ class PartnerProviderTable(PortalTable):
         sequence = ("name", "partner_id", "started_at", "actions")
         order_by = ("name",)
         empty_text = _("No indirect providers yet.")
+
+
+class ActivityTable(PortalTable):
+    created_at = tables.DateTimeColumn(verbose_name=_("When"), format="SHORT_DATETIME_FORMAT")
+    actor = tables.Column(accessor="actor__email", verbose_name=_("Who"), default="—")
+    organization = tables.Column(accessor="organization__name", verbose_name=_("On behalf of"))
+    verb = tables.Column(verbose_name=_("What"))
+    target = tables.Column(verbose_name=_("Object"))
+    data = tables.Column(verbose_name=_("Before → after"), orderable=False)
+
+    class Meta(PortalTable.Meta):
+        model = AuditEvent
+        fields = ()
+        sequence = ("created_at", "actor", "organization", "verb", "target", "data")
+        order_by = ("-created_at",)
+        empty_text = _("No activity matches these filters.")
+
+    def render_verb(self, value) -> str:
+        return describe(value)
+
+    def value_verb(self, value) -> str:
+        return describe(value)
+
+    def render_data(self, value) -> str:
+        return changes(value or {})
+
+    def value_data(self, value) -> str:
+        return changes(value or {})

@@ -11,18 +11,20 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
+from django_tables2.export.views import ExportMixin
 
 from partners import services
-from partners.filters import MemberFilter
+from partners.filters import ActivityFilter, MemberFilter
 from partners.forms import ChangeRoleForm, EnrollmentForm, InviteMemberForm
 from partners.permissions import can
 from partners.selectors import (
+    activity_list,
     member_list,
     memberships_of,
     team_invitation_by_token,
     team_invitation_list,
 )
-from partners.tables import MemberTable, TeamInvitationTable
+from partners.tables import ActivityTable, MemberTable, TeamInvitationTable
 from portal.forms import add_service_errors
 from portal.scoping import unscoped
 
@@ -300,3 +302,23 @@ class EnrollView(LoginRequiredMixin, FormView):
             % {"org": org.name},
         )
         return redirect(safe_next(self.request, org.get_absolute_url()))
+
+
+class ActivityListView(OrgView, ExportMixin, SingleTableMixin, FilterView):
+    """Activity: one line per change to the organization's relationships, and sign-ins."""
+
+    action = "activity.view"
+    table_class = ActivityTable
+    filterset_class = ActivityFilter
+    template_name = "partners/activity_list.html"
+    table_pagination = {"per_page": 50}
+    export_formats = ("csv",)
+    export_name = "activity"
+
+    def get_queryset(self):
+        return activity_list(org=self.request.org)
+
+    def get_template_names(self):
+        if self.request.htmx and self.request.htmx.target == "activity":
+            return [f"{self.template_name}#results"]
+        return [self.template_name]

@@ -10,6 +10,7 @@ org_patterns = [
     path("", partner_views.DashboardView.as_view(), name="dashboard"),
     path("", include("partners.urls")),
     path("users/", include("partners.team_urls")),
+    path("activity/", partner_views.ActivityListView.as_view(), name="activity"),
     path("customers/", include("customers.urls")),
     path("", include("subscriptions.urls")),
 ]

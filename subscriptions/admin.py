@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
+from subscriptions.services import set_status
 
 
 @admin.register(Offer)
@@ -55,7 +58,28 @@ class SubscriptionAdmin(admin.ModelAdmin):
     search_fields = ["offer__name", "customer__company_name", "customer__domain"]
     date_hierarchy = "created_at"
     list_select_related = ["offer", "customer", "reseller", "support_contact"]
-    readonly_fields = ["customer", "order", "created_at", "updated_at"]
+    readonly_fields = ["customer", "order", "created_at", "updated_at", "version"]
+    actions = ["suspend"]
+
+    @admin.action(description=_("Suspend the selected subscriptions"))
+    def suspend(self, request, queryset):
+        # Through the service: the same state rules, history and activity entry.
+        done = 0
+        for subscription in queryset.select_related("customer__provider"):
+            try:
+                set_status(
+                    subscription=subscription,
+                    actor=request.user,
+                    org=subscription.customer.provider,
+                    status=Subscription.Status.SUSPENDED,
+                    version=None,
+                )
+                done += 1
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"{subscription}: {' '.join(exc.messages)}", messages.ERROR
+                )
+        self.message_user(request, _("%(n)s subscription(s) suspended.") % {"n": done})
 
 
 @admin.register(SubscriptionEvent)
@@ -70,4 +94,7 @@ class SubscriptionEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

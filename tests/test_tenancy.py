@@ -55,6 +55,7 @@ R1_ADMIN = {"reseller_admin"}
 # "post" routes answer GET with 405 to those allowed and 404 to everyone else.
 ORG_ROUTES = {
     "dashboard": (P1_ALL, R1_ALL, "get"),
+    "activity": (P1_ALL, R1_ALL, "get"),
     "partners:reseller-list": (P1_ALL, set(), "get"),
     "partners:request-create": (P1_SELLERS, set(), "get"),
     "partners:request-send": (P1_SELLERS, set(), "post"),
