@@ -25,6 +25,9 @@ from tests.factories import (
     UserFactory,
 )
 
+# The local SMTP server fixtures (aiosmtpd): smtp_server, smtp_settings, mailers_at, closed_port.
+from tests.smtp_server import closed_port, mailers_at, smtp_server, smtp_settings  # noqa: F401
+
 ARTIFACTS = Path(__file__).parent / "e2e" / "artifacts"
 
 

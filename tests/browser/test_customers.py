@@ -146,3 +146,69 @@ def test_expanding_rows_work_with_the_keyboard(live_server, page: Page, world, c
     page.keyboard.press(" ")
     expect(details).to_be_visible()
     expect(details.get_by_role("link", name="Add subscription")).to_be_visible()
+
+
+def tab_to(page: Page, name: str, limit: int = 60) -> None:
+    """Press Tab until the control with this name attribute (or button text) has focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e ? (e.name || '') + '|' + (e.textContent || '').trim() : '' }"
+        )
+        field, _sep, text = focused.partition("|")
+        if name in (field, text):
+            return
+    raise AssertionError(f"Tab never reached {name!r}")
+
+
+def test_the_wizard_works_with_the_keyboard_alone(
+    live_server, page: Page, world, catalog, screenshot
+):
+    log_in(page, live_server.url, world.provider_sales.email)
+    page.goto(f"{live_server.url}/orgs/{world.provider.slug}/customers/new/")
+    typed = [
+        ("details-company_name", "Keyboard Co"),
+        ("details-domain", "keyboard.example"),
+        ("details-city", "Austin"),
+        ("details-street", "9 Key Street"),
+        ("details-postal_code", "73301"),
+        ("details-contact_first_name", "Kim"),
+        ("details-contact_last_name", "Lee"),
+        ("details-contact_email", "kim@keyboard.example"),
+        ("details-contact_phone", "+1 512 555 0100"),
+    ]
+    for name, value in typed[:2]:
+        tab_to(page, name)
+        page.keyboard.type(value)
+    tab_to(page, "details-country")
+    page.keyboard.type("United States of America")
+    for name, value in typed[2:]:
+        tab_to(page, name)
+        page.keyboard.type(value)
+    tab_to(page, "details-agreement_accepted_on")
+    page.keyboard.type("11202026")
+    tab_to(page, "details-agreement_accepted_by_name")
+    page.keyboard.type("Kim Lee")
+    tab_to(page, "details-agreement_accepted_by_email")
+    page.keyboard.type("kim@keyboard.example")
+    tab_to(page, "details-agreement_attested")
+    page.keyboard.press(" ")
+    tab_to(page, "Next: Subscriptions")
+    screenshot("details")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="New subscription")).to_be_visible()
+    tab_to(page, f"subscriptions-offer_{catalog[0].pk}")
+    page.keyboard.type("4")
+    tab_to(page, "Next: Review")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Review")).to_be_visible()
+    expect(page.get_by_text("keyboard.example", exact=True)).to_be_visible()
+    tab_to(page, "Submit")
+    screenshot("review")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Setup info")).to_be_visible()
+    with unscoped("assert"):
+        assert Customer.objects.get(domain="keyboard.example").country.code == "US"

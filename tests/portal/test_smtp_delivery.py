@@ -20,7 +20,6 @@ from portal.tasks import MAX_ATTEMPTS
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.worker
-pytest_plugins = ["tests.smtp_server"]  # smtp_server, smtp_settings, mailers_at, closed_port
 
 TRY_LATER = "451 4.3.0 Try again later"
 NO_SUCH_USER = "550 5.1.1 No such user"
