@@ -1,17 +1,39 @@
 from django.contrib import admin
 
 from customers.models import Customer
+from portal.admin_links import linked
 
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["company_name", "domain", "provider", "reseller", "country", "created_at"]
+    list_display = [
+        "company_name",
+        "domain",
+        linked("provider"),
+        linked("reseller"),
+        "country",
+        "created_at",
+    ]
     list_filter = ["country", "language"]
     search_fields = ["company_name", "domain", "contact_email", "provider__name", "reseller__name"]
     date_hierarchy = "created_at"
     list_select_related = ["provider", "reseller"]
-    autocomplete_fields = ["provider", "reseller", "admin_user"]
-    readonly_fields = ["admin_user", "created_by", "created_at", "updated_at"]
+    # Who may administer the customer changes only through the portal's reseller
+    # relationship pages (rules and activity log); the rest is plain data.
+    readonly_fields = [
+        "provider",
+        "reseller",
+        "admin_user",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # customers come from the New customer order flow
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def get_inlines(self, request, obj):
         from subscriptions.admin import SubscriptionInline

@@ -18,13 +18,22 @@ from partners.partnerships import (
     revoke_partnership_request,
     send_partnership_request,
 )
+from portal.admin_links import linked
 
 
 class MembershipInline(admin.TabularInline):
+    # Roles change on the organization's Users page, where the last Admin is protected;
+    # staff may add a first member here.
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
     readonly_fields = ["created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Organization)
@@ -40,11 +49,17 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "organization", "role", "created_at"]
+    list_display = [linked("user"), linked("organization"), "role", "created_at"]
     list_filter = ["role", "organization__kind"]
     search_fields = ["user__email", "organization__name", "organization__partner_id"]
     autocomplete_fields = ["user", "organization"]
     list_select_related = ["user", "organization"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # role changes go through the Users page (last-Admin rule)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(TeamInvitation)
@@ -101,7 +116,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 @admin.register(Partnership)
 class PartnershipAdmin(admin.ModelAdmin):
-    list_display = ["provider", "reseller", "started_at", "ended_at"]
+    list_display = [linked("provider"), linked("reseller"), "started_at", "ended_at"]
     list_filter = [("ended_at", admin.EmptyFieldListFilter)]
     search_fields = [
         "provider__name",
@@ -144,7 +159,14 @@ class PartnershipAdmin(admin.ModelAdmin):
 
 @admin.register(PartnershipRequest)
 class PartnershipRequestAdmin(admin.ModelAdmin):
-    list_display = ["email", "provider", "state", "created_at", "expires_at", "responded_at"]
+    list_display = [
+        "email",
+        linked("provider"),
+        "state",
+        "created_at",
+        "expires_at",
+        "responded_at",
+    ]
     list_filter = ["state"]
     search_fields = ["email", "contact_name", "provider__name"]
     date_hierarchy = "created_at"

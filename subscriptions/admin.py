@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from portal.admin_links import linked
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
 from subscriptions.services import set_status
 
@@ -35,7 +36,7 @@ class SubscriptionInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["pk", "customer", "provider", "created_by", "created_at"]
+    list_display = ["pk", linked("customer"), linked("provider"), "created_by", "created_at"]
     search_fields = ["customer__company_name", "provider__name"]
     date_hierarchy = "created_at"
     list_select_related = ["customer", "provider", "created_by"]
@@ -47,7 +48,7 @@ class OrderAdmin(admin.ModelAdmin):
 class SubscriptionAdmin(admin.ModelAdmin):
     list_display = [
         "offer",
-        "customer",
+        linked("customer"),
         "quantity",
         "status",
         "renewal_date",
@@ -59,6 +60,15 @@ class SubscriptionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["offer", "customer", "reseller", "support_contact"]
     readonly_fields = ["customer", "order", "created_at", "updated_at", "version"]
+
+    def has_change_permission(self, request, obj=None):
+        # Changes go through the actions below or the portal, which keep the rules
+        # (window, states, versions) and write the history and activity log.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     actions = ["suspend"]
 
     @admin.action(description=_("Suspend the selected subscriptions"))

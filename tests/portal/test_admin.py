@@ -68,3 +68,28 @@ def test_non_staff_users_get_404_from_the_admin(world, client_for):
 def test_anonymous_admin_visitors_log_in_through_allauth(client):
     response = client.get(reverse("admin:index"), follow=True)
     assert response.redirect_chain[-1][0].startswith(reverse("account_login"))
+
+
+def test_staff_cannot_bypass_the_rules_by_editing_records(world, client_for):
+    with unscoped("test setup"):
+        subscription = SubscriptionFactory(customer=CustomerFactory(provider=world.provider))
+        membership = world.provider_admin.memberships.get()
+    client = client_for(world.staff)
+    response = client.post(
+        reverse("admin:subscriptions_subscription_change", args=[subscription.pk]),
+        {"status": "cancelled", "quantity": 1},
+    )
+    assert response.status_code == 403
+    response = client.post(
+        reverse("admin:partners_membership_change", args=[membership.pk]), {"role": "support_agent"}
+    )
+    assert response.status_code == 403
+    with unscoped("assert"):
+        subscription.refresh_from_db()
+    membership.refresh_from_db()
+    assert (subscription.status, subscription.quantity) == ("active", 5)
+    assert membership.role == "admin"
+    # Read-only pages still render, with links between related objects.
+    page = client.get(reverse("admin:subscriptions_subscription_changelist")).content.decode()
+    customer_url = reverse("admin:customers_customer_change", args=[subscription.customer_id])
+    assert f'href="{customer_url}"' in page
