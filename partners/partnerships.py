@@ -67,8 +67,9 @@ def notify_admins(org: Organization, template: str, context: dict) -> None:
     admins = User.objects.filter(
         memberships__organization=org, memberships__role=Membership.Role.ADMIN, is_active=True
     )
-    for email in admins.values_list("email", flat=True):
-        send_email(template=template, to=email, context=context)
+    for email, language in admins.values_list("email", "language"):
+        # In each recipient's own language when they chose one.
+        send_email(template=template, to=email, context=context, language=language or None)
 
 
 @transaction.atomic

@@ -140,9 +140,11 @@ def _invitation_link(token: str) -> str:
 
 def _send_invitation(invitation: TeamInvitation, token: str, actor: User | None) -> str:
     link = _invitation_link(token)
+    known = User.objects.filter(email__iexact=invitation.email).values_list("language", flat=True)
     send_email(
         template="team_invitation",
         to=invitation.email,
+        language=next(iter(known), "") or None,
         context={
             "organization": invitation.organization,
             "inviter": actor,

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 # What a user with a temporary password may reach before choosing their own.
@@ -23,4 +24,19 @@ class PasswordChangeRequiredMiddleware:
             if name not in ALLOWED_URL_NAMES and not request.path_info.startswith("/static/"):
                 messages.info(request, _("Choose a new password to replace your temporary one."))
                 return redirect("account_change_password")
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """A signed-in person's chosen language wins over the browser's (LocaleMiddleware)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user is not None else ""
+        if language and user.is_authenticated:
+            translation.activate(language)
+            request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)

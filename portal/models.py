@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +49,10 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(_("must change password"), default=False)
     temporary_password_expires_at = models.DateTimeField(
         _("temporary password expires"), null=True, blank=True
+    )
+    # Empty: follow the browser. Emails to this person are written in it too.
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, default="", choices=settings.LANGUAGES
     )
 
     USERNAME_FIELD = "email"

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", customer_views.home, name="home"),
     path("customer/", customer_views.CustomerAreaView.as_view(), name="customer-home"),
     path("healthz", views.healthz, name="healthz"),
+    path("language/", views.set_language, name="set-language"),
     path("accounts/", include("allauth.urls")),
     path("enroll/", partner_views.EnrollView.as_view(), name="enroll"),
     path(

@@ -97,6 +97,7 @@ ORG_ROUTES = {
 PUBLIC_ROUTES = {
     "home": "tests/partners/test_switching.py",
     "healthz": "tests/portal/test_health.py",
+    "set-language": "tests/portal/test_i18n.py",
     "enroll": "tests/partners/test_enrollment.py",
     "team-invitation": "tests/partners/test_team.py",
     "partnership-link": "tests/partners/test_partnerships.py",

@@ -127,3 +127,14 @@
     }
   });
 })();
+
+// The language switcher changes language as soon as one is chosen; its button is only
+// needed without JavaScript.
+(function () {
+  "use strict";
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    var button = select.form && select.form.querySelector("[data-autosubmit-button]");
+    if (button) button.hidden = true;
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+})();
