@@ -53,6 +53,17 @@ test: $(STAMP)
 		SECRET_KEY=$${SECRET_KEY:-insecure-test-key-only-for-the-test-suite-0123456789} \
 		DEBUG=false ALLOWED_HOSTS=localhost,127.0.0.1,testserver; \
 	$(BIN)/python manage.py preflight || exit 1; \
+	if [ ! -d node_modules/axe-core ]; then \
+		if ! command -v npm >/dev/null 2>&1; then \
+			echo "error: npm is required for the accessibility tests (axe-core). Install Node.js 20+ and npm, then rerun make test." >&2; \
+			exit 1; \
+		fi; \
+		npm ci --no-audit --no-fund || exit 1; \
+	fi; \
+	if ! command -v msgfmt >/dev/null 2>&1; then \
+		echo "error: GNU gettext is required for the translation checks (apt-get install gettext, or brew install gettext)." >&2; \
+		exit 1; \
+	fi; \
 	if [ -z "$$CHROMIUM" ]; then \
 		if [ -x /usr/bin/chromium ]; then export CHROMIUM=/usr/bin/chromium; \
 		else $(BIN)/python -m playwright install chromium || exit 1; fi; \
@@ -70,4 +81,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3 tests/e2e/artifacts
+	rm -rf $(VENV) staticfiles db.sqlite3 tests/e2e/artifacts node_modules
