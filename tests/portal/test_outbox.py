@@ -60,6 +60,7 @@ def test_the_sweeper_publishes_rows_the_broker_never_got(celery_worker, mailoutb
 @pytest.mark.django_db
 def test_send_email_renders_the_three_templates():
     email = send_email(
+        language="en",
         template="team_invitation",
         to="x@example.test",
         context={
