@@ -59,6 +59,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "browser" in item.path.parts:
             item.add_marker(pytest.mark.browser)
+        if "reliability" in item.path.parts:
+            item.add_marker(pytest.mark.reliability)
 
 
 @pytest.hookimpl(wrapper=True)
