@@ -11,6 +11,26 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("portal", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Database connections: Celery's Django fix-up (celery.fixups.django) already closes them
+# on task_prerun/task_postrun, so a connection the database dropped between two tasks is
+# replaced, not reused (tests/reliability/test_faults.py, T6.4). Nothing to add here.
+
+# Tenancy rule for tasks (RELIABILITY.md T1.6). A worker runs with no scope active, so a
+# task body that touches a tenant model raises ScopeError. A task that needs tenant data
+# must take the organization's id and run its body inside `org_scope(...)` (pretix's
+# EventTask: add that base class with its first user). Every other task is global and is
+# listed here with the reason; tests/reliability/test_tasks.py fails on a task that is
+# neither.
+GLOBAL_TASKS = {
+    "portal.tasks.deliver_email": (
+        "Sends one stored outbox row. The mail was rendered in the request, inside the "
+        "tenant's scope; the task only reads OutboundEmail, which is not tenant-owned."
+    ),
+    "portal.tasks.requeue_stuck_emails": (
+        "Periodic sweep over the whole outbox (all tenants by design); reads only "
+        "OutboundEmail ids and publishes deliver_email."
+    ),
+}
 
 
 @setup_logging.connect

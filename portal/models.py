@@ -82,6 +82,8 @@ class OutboundEmail(TimeStamped):
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
+        INFLIGHT = "inflight", _("Sending")  # claimed by a worker; the sweeper frees dead claims
+        AWAITING_RETRY = "retry", _("Waiting to retry")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
@@ -97,6 +99,14 @@ class OutboundEmail(TimeStamped):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True, default="")
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Who is sending it right now: lets the sweeper free a claim whose worker died, and an
+    # operator (or a fault test) find the process.
+    inflight_since = models.DateTimeField(_("sending since"), null=True, blank=True)
+    worker_pid = models.PositiveIntegerField(_("worker process"), null=True, blank=True)
+    task_id = models.CharField(_("task"), max_length=255, blank=True, default="")
+    retry_after = models.DateTimeField(_("retry after"), null=True, blank=True)
+    # One entry per attempt: {"attempt", "at", "error", "retry_after"}, for support and tests.
+    attempt_log = models.JSONField(_("attempts log"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("outbound email")

@@ -8,8 +8,9 @@
 
 `script` is consumed one entry per DATA command: None accepts (250), a string is the
 reply sent instead ("451 ...", "554 ..."), HANG reads the message and then never answers
-until the fixture tears down (so the client's timeout is what ends the attempt). Once
-the script is empty every message is accepted.
+until `release()` or the fixture tears down (the gate that holds a send "mid-DATA", or
+makes the client's timeout end the attempt). Once the script is empty every message is
+accepted. HOLD holds the same way, then accepts the message when the gate opens.
 
 Load the fixtures with `pytest_plugins = ["tests.smtp_server"]` in the test module, and
 don't import this module there too (pytest could no longer rewrite its asserts): the
@@ -31,6 +32,7 @@ from aiosmtpd.controller import Controller
 
 HOST = "127.0.0.1"
 HANG = "hang"
+HOLD = "hold"  # like HANG, but the held message is accepted when the gate opens
 ACCEPTED = "250 2.0.0 OK: queued"
 
 
@@ -61,6 +63,7 @@ class SMTPSink:
     """The aiosmtpd handler and its controller. Everything it records is thread safe to read."""
 
     HANG = HANG
+    HOLD = HOLD
     ACCEPTED = ACCEPTED
 
     def __init__(self) -> None:
@@ -109,23 +112,38 @@ class SMTPSink:
         )
         with self._changed:
             action = self.script.pop(0) if self.script else None
-            reply = action or ACCEPTED
+            reply = ACCEPTED if action in (None, HOLD) else action
             self._transactions.append(
                 Transaction(envelope.mail_from, tuple(envelope.rcpt_tos), message, reply)
             )
             self._changed.notify_all()
-        if action == HANG:
+        if action in (HANG, HOLD):
             self.hung.set()
             await self._release.wait()
-            return "421 4.3.2 Test server shutting down"
+            return reply if action == HOLD else "421 4.3.2 Test server shutting down"
         return reply
 
     # -- lifecycle ------------------------------------------------------------------------
-    def start(self) -> None:
+    def reset(self) -> None:
+        """Forget what was seen and scripted, and close the gate again (a sink shared by
+        several tests). Call it with nothing held."""
+        with self._changed:
+            self.script, self.refuse_rcpt = [], {}
+            self._transactions, self._refusals = [], []
+        self.hung = threading.Event()
+        self._release = asyncio.Event()
+
+    def release(self) -> None:
+        """Open the gate: every held (HANG) DATA answers now, and later HANGs don't hold."""
+        if self._controller is not None:
+            self._controller.loop.call_soon_threadsafe(self._release.set)
+
+    def start(self, port: int | None = None) -> None:
+        """Listen on a free port, or on `port` (a refusing port that now opens)."""
         last_error: OSError | None = None
         for _ in range(5):  # the free port can be taken between finding and binding it
             controller = Controller(
-                self, hostname=HOST, port=free_port(), server_hostname="smtp.test"
+                self, hostname=HOST, port=port or free_port(), server_hostname="smtp.test"
             )
             try:
                 controller.start()
