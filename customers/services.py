@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from customers.models import Customer
 from partners.models import Organization, Partnership
 from partners.services import record_event
+from portal.locking import bounded_atomic, lock_one
 from portal.models import User
 
 ACCOUNT_FIELDS = (
@@ -79,7 +80,7 @@ def _check_domain(domain: str, exclude_pk: int | None = None) -> None:
         )
 
 
-@transaction.atomic
+@bounded_atomic
 def create_customer(
     *,
     provider: Organization,
@@ -154,11 +155,11 @@ def create_customer(
     return customer, password
 
 
-@transaction.atomic
+@bounded_atomic
 def update_customer_account(
     *, customer: Customer, actor: User, org: Organization, details: dict
 ) -> Customer:
-    customer = Customer._base_manager.select_for_update().get(pk=customer.pk)
+    customer = lock_one(Customer._base_manager.all(), pk=customer.pk)
     if details["domain"] != customer.domain:
         _check_domain(details["domain"], exclude_pk=customer.pk)
     changed = [f for f in ACCOUNT_FIELDS if getattr(customer, f) != details[f]]
@@ -180,15 +181,13 @@ def update_customer_account(
     return customer
 
 
-@transaction.atomic
+@bounded_atomic
 def set_customer_reseller(
     *, customer: Customer, actor: User, reseller: Organization | None
 ) -> Customer:
     """Establish, change or remove the reseller relationship (delegated administration)."""
-    customer = (
-        Customer._base_manager.select_for_update(of=("self",))
-        .select_related("provider", "reseller")
-        .get(pk=customer.pk)
+    customer = lock_one(
+        Customer._base_manager.select_related("provider", "reseller"), pk=customer.pk
     )
     check_reseller(provider=customer.provider, reseller=reseller)
     previous = customer.reseller

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from partners.models import AuditEvent, Membership, Organization, TeamInvitation
 from portal.emails import send_email
+from portal.locking import lock_all, lock_one
 from portal.models import User
 from portal.scoping import org_scope
 from portal.tokens import new_token
@@ -171,7 +172,7 @@ def invite_member(
         open_invitations = TeamInvitation.objects.filter(
             organization=org, email__iexact=email, accepted_at=None, revoked_at=None
         )
-        for invitation in open_invitations.select_for_update():
+        for invitation in lock_all(open_invitations):
             if invitation.is_pending:
                 raise ValidationError(
                     _(
@@ -202,7 +203,7 @@ def invite_member(
 def resend_invitation(*, org: Organization, actor: User, invitation: TeamInvitation) -> str:
     """Send a fresh link; the old one stops working."""
     with org_scope(org):
-        invitation = TeamInvitation.objects.select_for_update().get(pk=invitation.pk)
+        invitation = lock_one(TeamInvitation.objects.all(), pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
         raise ValidationError(_("This invitation is no longer open."), code="not_open")
     token, invitation.token_digest = new_token()
@@ -216,7 +217,7 @@ def resend_invitation(*, org: Organization, actor: User, invitation: TeamInvitat
 @transaction.atomic
 def revoke_invitation(*, org: Organization, actor: User, invitation: TeamInvitation) -> None:
     with org_scope(org):
-        invitation = TeamInvitation.objects.select_for_update().get(pk=invitation.pk)
+        invitation = lock_one(TeamInvitation.objects.all(), pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
         raise ValidationError(_("This invitation is no longer open."), code="not_open")
     invitation.revoked_at = timezone.now()
@@ -243,7 +244,7 @@ def accept_invitation(*, user: User, invitation: TeamInvitation) -> Membership:
     """Join the organization. The user must own the invited address, verified."""
     org = invitation.organization
     with org_scope(org):
-        invitation = TeamInvitation.objects.select_for_update().get(pk=invitation.pk)
+        invitation = lock_one(TeamInvitation.objects.all(), pk=invitation.pk)
     problem = invitation_problem(invitation)
     if problem:
         raise ValidationError(problem, code="not_open")
@@ -267,15 +268,13 @@ def accept_invitation(*, user: User, invitation: TeamInvitation) -> Membership:
 def _lock_admins(org: Organization) -> list[Membership]:
     # Locking every Admin row serialises concurrent demotions and removals, so two
     # Admins demoting each other at the same moment cannot leave the organization headless.
-    return list(
-        Membership.objects.select_for_update().filter(organization=org, role=Membership.Role.ADMIN)
-    )
+    return lock_all(Membership.objects.filter(organization=org, role=Membership.Role.ADMIN))
 
 
 @transaction.atomic
 def change_role(*, org: Organization, actor: User, membership: Membership, role: str) -> Membership:
     admins = _lock_admins(org)
-    membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=org)
+    membership = lock_one(Membership.objects.all(), pk=membership.pk, organization=org)
     if membership.role == role:
         return membership
     if membership.role == Membership.Role.ADMIN and len(admins) <= 1:
@@ -296,7 +295,7 @@ def change_role(*, org: Organization, actor: User, membership: Membership, role:
 @transaction.atomic
 def remove_member(*, org: Organization, actor: User, membership: Membership) -> None:
     admins = _lock_admins(org)
-    membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=org)
+    membership = lock_one(Membership.objects.all(), pk=membership.pk, organization=org)
     if membership.role == Membership.Role.ADMIN and len(admins) <= 1:
         raise ValidationError(
             _("%(user)s is the last Admin of %(org)s and cannot be removed.")

@@ -261,6 +261,9 @@ class SubscriptionEvent(models.Model):
     verb = models.CharField(_("what"), max_length=64)
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
+    # Set by changes that are not idempotent by themselves (Add licenses): the form's key,
+    # so the same form posted twice is one change.
+    idempotency_key = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = ScopedManager()
 
@@ -269,6 +272,12 @@ class SubscriptionEvent(models.Model):
         verbose_name_plural = _("subscription history")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["subscription", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "idempotency_key"],
+                name="subscriptions_event_one_per_submit",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.verb}"

@@ -5,7 +5,8 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,6 +15,7 @@ from customers.services import create_customer
 from partners.models import Organization
 from partners.partnerships import notify_admins
 from partners.services import record_event
+from portal.locking import bounded_atomic, lock_all, lock_one
 from portal.models import User
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
 
@@ -32,9 +34,8 @@ def _check_lines(lines: list[tuple[Offer, int]]) -> list[tuple[Offer, int]]:
     """Re-check every line against the catalog as it is now (it may have changed)."""
     if not lines:
         raise ValidationError(_("Choose at least one subscription."), code="no_lines")
-    offers = {
-        o.pk: o for o in Offer.objects.select_for_update().filter(pk__in=[o.pk for o, _ in lines])
-    }
+    # Locked so a concurrent change in the catalog waits for the order (or vice versa).
+    offers = {o.pk: o for o in lock_all(Offer.objects.filter(pk__in=[o.pk for o, _ in lines]))}
     checked = []
     for offer, quantity in lines:
         current = offers.get(offer.pk)
@@ -74,7 +75,7 @@ def _create_subscriptions(
     )
 
 
-@transaction.atomic
+@bounded_atomic
 def submit_new_customer_order(
     *,
     provider: Organization,
@@ -121,10 +122,20 @@ def submit_new_customer_order(
 # Managing subscriptions
 # ------------------------------------------------------------------------------
 def _history(
-    subscription: Subscription, actor: User, org: Organization, verb: str, **changes
+    subscription: Subscription,
+    actor: User,
+    org: Organization,
+    verb: str,
+    idempotency_key=None,
+    **changes,
 ) -> None:
     SubscriptionEvent.objects.create(
-        subscription=subscription, actor=actor, organization=org, verb=verb, changes=changes
+        subscription=subscription,
+        actor=actor,
+        organization=org,
+        verb=verb,
+        changes=changes,
+        idempotency_key=idempotency_key,
     )
     customer = subscription.customer
     record_event(
@@ -157,22 +168,31 @@ def _created_history(subscriptions, actor: User, org: Organization, reseller) ->
     )
 
 
-def _locked(subscription: Subscription, version: int | None) -> Subscription:
-    """Lock the row; refuse if someone changed it since the form was shown."""
-    current = (
-        Subscription._base_manager.select_for_update(of=("self",))
-        .select_related("customer__provider", "customer__reseller", "offer", "reseller")
-        .get(pk=subscription.pk)
+def _locked(subscription: Subscription) -> Subscription:
+    """The row as it is now, locked until the transaction ends (one change at a time)."""
+    return lock_one(
+        Subscription._base_manager.select_related(
+            "customer__provider", "customer__reseller", "offer", "reseller"
+        ),
+        pk=subscription.pk,
     )
-    if version is not None and current.version != version:
-        raise ValidationError(
-            _(
-                "Someone else changed this subscription while you were editing it. "
-                "Nothing was saved; these are its current values."
-            ),
-            code="stale",
-        )
-    return current
+
+
+def _already_done(current: Subscription, version: int | None, done: bool) -> bool:
+    """Optimistic locking: refuse if someone changed it since the form was shown, unless
+    the change asked for is already made (`done`): a double click, or two people asking
+    for the same thing, is then one change and no error. True: nothing left to do."""
+    if version is None or current.version == version:
+        return False
+    if done:
+        return True
+    raise ValidationError(
+        _(
+            "Someone else changed this subscription while you were editing it. "
+            "Nothing was saved; these are its current values."
+        ),
+        code="stale",
+    )
 
 
 def _save(subscription: Subscription, *fields: str) -> None:
@@ -189,7 +209,7 @@ def _check_active_partner(provider: Organization, reseller: Organization | None,
         raise ValidationError({field: exc.messages}, code="not_partner") from exc
 
 
-@transaction.atomic
+@bounded_atomic
 def add_subscriptions(
     *,
     provider: Organization,
@@ -223,9 +243,17 @@ def add_subscriptions(
             },
             code="confirm_no_incentive",
         )
-    order = Order.objects.create(
-        provider=provider, customer=customer, created_by=actor, idempotency_key=idempotency_key
-    )
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                provider=provider,
+                customer=customer,
+                created_by=actor,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        # The same form submitted twice at once: the other request placed the order.
+        return existing.get()
     created = _create_subscriptions(order=order, customer=customer, lines=lines, reseller=reseller)
     _created_history(created, actor, provider, reseller)
     record_event(
@@ -243,7 +271,7 @@ def add_subscriptions(
     return order
 
 
-@transaction.atomic
+@bounded_atomic
 def designate_support_contact(
     *,
     subscription: Subscription,
@@ -254,12 +282,14 @@ def designate_support_contact(
 ) -> Subscription:
     """The provider itself (None) or one of its active partner resellers handles support.
     The chosen reseller's Admins are told by email."""
-    subscription = _locked(subscription, version)
+    subscription = _locked(subscription)
     provider = subscription.customer.provider
     if contact == provider:
         contact = None
-    _check_active_partner(provider, contact, "contact")
     old = subscription.support_contact
+    if _already_done(subscription, version, old == contact):
+        return subscription
+    _check_active_partner(provider, contact, "contact")
     if old == contact:
         return subscription
     subscription.support_contact = contact
@@ -281,7 +311,7 @@ def designate_support_contact(
     return subscription
 
 
-@transaction.atomic
+@bounded_atomic
 def set_incentive_reseller(
     *,
     subscription: Subscription,
@@ -290,9 +320,11 @@ def set_incentive_reseller(
     reseller: Organization | None,
     version: int | None,
 ) -> Subscription:
-    subscription = _locked(subscription, version)
-    _check_active_partner(subscription.customer.provider, reseller, "reseller")
+    subscription = _locked(subscription)
     old = subscription.reseller
+    if _already_done(subscription, version, old == reseller):
+        return subscription
+    _check_active_partner(subscription.customer.provider, reseller, "reseller")
     if old == reseller:
         return subscription
     subscription.reseller = reseller
@@ -329,7 +361,7 @@ def _window_message(subscription: Subscription) -> str:
     }
 
 
-@transaction.atomic
+@bounded_atomic
 def change_licenses(
     *,
     subscription: Subscription,
@@ -339,7 +371,9 @@ def change_licenses(
     version: int | None,
 ) -> Subscription:
     """Add licenses at any time; reduce them only within the cancellation window."""
-    subscription = _locked(subscription, version)
+    subscription = _locked(subscription)
+    if _already_done(subscription, version, subscription.quantity == quantity):
+        return subscription
     _require_live(subscription)
     offer = subscription.offer
     if not offer.min_licenses <= quantity <= offer.max_licenses:
@@ -361,7 +395,75 @@ def change_licenses(
     return subscription
 
 
-@transaction.atomic
+@bounded_atomic
+def add_licenses(
+    *,
+    subscription: Subscription,
+    actor: User,
+    org: Organization,
+    count: int,
+    idempotency_key,
+) -> Subscription:
+    """Add licenses to however many there are now: one relative UPDATE, so additions made
+    at the same time all count. The same form posted twice (its key) adds them once."""
+    done = SubscriptionEvent._base_manager.filter(
+        subscription_id=subscription.pk, idempotency_key=idempotency_key
+    )
+    if done.exists():
+        return _locked(subscription)
+    # The offer's maximum is checked in the same statement as the addition.
+    most = Subquery(Offer.objects.filter(pk=OuterRef("offer_id")).values("max_licenses")[:1])
+    try:
+        with transaction.atomic():
+            added = Subscription._base_manager.filter(
+                pk=subscription.pk,
+                status__in=[Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED],
+                quantity__lte=most - count,
+            ).update(
+                quantity=F("quantity") + count,
+                version=F("version") + 1,
+                updated_at=timezone.now(),
+            )
+            current = _locked(subscription)
+            if added:
+                new = current.quantity
+                _history(
+                    current,
+                    actor,
+                    org,
+                    "licenses_changed",
+                    idempotency_key=idempotency_key,
+                    old=new - count,
+                    new=new,
+                )
+                return current
+    except IntegrityError:
+        # The same form posted twice at once: the other request added them.
+        if done.exists():
+            return _locked(subscription)
+        raise
+    if done.exists():
+        return current
+    _require_live(current)
+    offer = current.offer
+    raise ValidationError(
+        {
+            "count": _(
+                "%(offer)s takes at most %(max)s licenses; this subscription has %(now)s, "
+                "so at most %(more)s more can be added."
+            )
+            % {
+                "offer": offer.name,
+                "max": offer.max_licenses,
+                "now": current.quantity,
+                "more": max(offer.max_licenses - current.quantity, 0),
+            }
+        },
+        code="quantity",
+    )
+
+
+@bounded_atomic
 def set_auto_renew(
     *,
     subscription: Subscription,
@@ -370,7 +472,9 @@ def set_auto_renew(
     auto_renew: bool,
     version: int | None,
 ) -> Subscription:
-    subscription = _locked(subscription, version)
+    subscription = _locked(subscription)
+    if _already_done(subscription, version, subscription.auto_renew == auto_renew):
+        return subscription
     _require_live(subscription)
     if subscription.auto_renew == auto_renew:
         return subscription
@@ -380,12 +484,14 @@ def set_auto_renew(
     return subscription
 
 
-@transaction.atomic
+@bounded_atomic
 def upgrade_subscription(
     *, subscription: Subscription, actor: User, org: Organization, offer: Offer, version: int | None
 ) -> Subscription:
     """Move to an offer the catalog allows as an upgrade; the licenses carry over."""
-    subscription = _locked(subscription, version)
+    subscription = _locked(subscription)
+    if _already_done(subscription, version, subscription.offer_id == offer.pk):
+        return subscription
     _require_live(subscription)
     allowed = subscription.offer.upgrades.filter(is_active=True)
     if not allowed.filter(pk=offer.pk).exists():
@@ -416,12 +522,14 @@ def upgrade_subscription(
     return subscription
 
 
-@transaction.atomic
+@bounded_atomic
 def set_status(
     *, subscription: Subscription, actor: User, org: Organization, status: str, version: int | None
 ) -> Subscription:
     """Suspend, reactivate or cancel. Cancelled is final, and only within the window."""
-    subscription = _locked(subscription, version)
+    subscription = _locked(subscription)
+    if _already_done(subscription, version, subscription.status == status):
+        return subscription
     _require_live(subscription)
     allowed = {
         Subscription.Status.SUSPENDED: {Subscription.Status.ACTIVE},

@@ -19,8 +19,10 @@ from partners.permissions import can
 from partners.selectors import active_partner_organizations
 from partners.views import OrgView
 from portal.forms import add_service_errors
+from portal.ratelimit import RateLimitedPostMixin
 from subscriptions import services
 from subscriptions.forms import (
+    AddLicensesForm,
     AddSubscriptionsForm,
     AutoRenewForm,
     IncentiveForm,
@@ -56,10 +58,11 @@ def support_contacts(provider: Organization):
     return Organization.objects.filter(Q(pk=provider.pk) | Q(pk__in=partners.values("pk")))
 
 
-class SubscriptionAddView(OrgView, FormView):
+class SubscriptionAddView(RateLimitedPostMixin, OrgView, FormView):
     """The New subscription page for an existing customer."""
 
     action = "subscriptions.add"
+    rate_limit = "order_submit"
     form_class = AddSubscriptionsForm
     template_name = "subscriptions/subscription_add.html"
 
@@ -149,6 +152,7 @@ class SubscriptionDetailView(SubscriptionMixin, TemplateView):
                 forms["upgrade"] = UpgradeForm(initial=version, offers=offers)
         if allowed(request, "subscriptions.operate", subscription):
             forms["licenses"] = LicensesForm(initial={**version, "quantity": subscription.quantity})
+            forms["add_licenses"] = AddLicensesForm(initial={"idempotency_key": uuid4()})
             forms["status"] = VersionedForm(initial=version)
         return super().get_context_data(
             subscription=subscription,
@@ -246,6 +250,30 @@ class LicensesView(SubscriptionActionView):
     def perform(self, subscription, data):
         services.change_licenses(
             subscription=subscription, quantity=data["quantity"], **self.common(data)
+        )
+
+
+class AddLicensesView(SubscriptionActionView):
+    """Add licenses relative to the current count (no version: concurrent additions all
+    count); the form's key makes a double submit one addition."""
+
+    action = "subscriptions.view"
+    permission = "subscriptions.operate"
+    form_class = AddLicensesForm
+
+    @property
+    def success_message(self):
+        return _("Licenses were added: the subscription now has %(total)s.") % {
+            "total": self.result.quantity
+        }
+
+    def perform(self, subscription, data):
+        self.result = services.add_licenses(
+            subscription=subscription,
+            actor=self.request.user,
+            org=self.request.org,
+            count=data["count"],
+            idempotency_key=data["idempotency_key"],
         )
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("subscriptions/<int:pk>/incentive/", s.IncentiveView.as_view(), name="incentive"),
     path("subscriptions/<int:pk>/licenses/", s.LicensesView.as_view(), name="licenses"),
+    path("subscriptions/<int:pk>/licenses/add/", s.AddLicensesView.as_view(), name="add-licenses"),
     path("subscriptions/<int:pk>/auto-renew/", s.AutoRenewView.as_view(), name="auto-renew"),
     path("subscriptions/<int:pk>/upgrade/", s.UpgradeView.as_view(), name="upgrade"),
     path("subscriptions/<int:pk>/suspend/", s.SuspendView.as_view(), name="suspend"),

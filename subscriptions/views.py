@@ -1,7 +1,9 @@
+import logging
 from uuid import UUID, uuid4
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.db import IntegrityError, transaction
 from django.shortcuts import redirect
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -13,10 +15,13 @@ from customers.models import Customer
 from customers.views import SETUP_INFO_SESSION_KEY
 from partners.selectors import active_partner_organizations
 from partners.views import OrgView
+from portal.ratelimit import RateLimitedWizardSubmitMixin
 from subscriptions.forms import OrderLinesForm, ReviewForm
 from subscriptions.models import Offer
 from subscriptions.selectors import orderable_offers
 from subscriptions.services import submit_new_customer_order
+
+logger = logging.getLogger(__name__)
 
 
 class _SubmitFailed(Exception):
@@ -24,7 +29,7 @@ class _SubmitFailed(Exception):
         self.response = response
 
 
-class NewCustomerWizard(OrgView, SessionWizardView):
+class NewCustomerWizard(RateLimitedWizardSubmitMixin, OrgView, SessionWizardView):
     """New customer: customer details → New subscription → Review → Submit.
 
     The wizard keeps every step on the server (the session), so Back and Next never lose
@@ -32,6 +37,7 @@ class NewCustomerWizard(OrgView, SessionWizardView):
     """
 
     action = "customers.add"
+    rate_limit = "order_submit"
     form_list = [
         ("details", CustomerDetailsForm),
         ("subscriptions", OrderLinesForm),
@@ -90,6 +96,9 @@ class NewCustomerWizard(OrgView, SessionWizardView):
             return redirect(self.org_url("customers:setup-info", pk=replayed.pk))
         goto = request.POST.get("wizard_goto_step")
         posted_step = request.POST.get(f"{self.get_prefix(request)}-current_step")
+        if posted_step is not None and posted_step not in self.get_form_list():
+            # formtools would look the unknown step up and fail with a KeyError (500).
+            raise SuspiciousOperation("The wizard's current step was tampered with.")
         if goto and goto in self.get_form_list() and posted_step in self.get_form_list():
             # Keep what was typed on the page being left (Back never loses input).
             form = self.get_form(step=posted_step, data=request.POST, files=request.FILES)
@@ -121,25 +130,49 @@ class NewCustomerWizard(OrgView, SessionWizardView):
     def done(self, form_list, form_dict, **kwargs):
         details = dict(form_dict["details"].cleaned_data)
         reseller = details.pop("reseller")
+        session = self.request.session
+        review = form_dict["review"]
         try:
-            customer, password = submit_new_customer_order(
-                provider=self.request.org,
-                actor=self.request.user,
-                details=details,
-                reseller=reseller,
-                lines=form_dict["subscriptions"].lines(),
-                idempotency_key=form_dict["review"].cleaned_data["idempotency_key"],
-            )
+            with transaction.atomic():
+                customer, password = submit_new_customer_order(
+                    provider=self.request.org,
+                    actor=self.request.user,
+                    details=details,
+                    reseller=reseller,
+                    lines=form_dict["subscriptions"].lines(),
+                    idempotency_key=review.cleaned_data["idempotency_key"],
+                )
+                if password is not None:
+                    # Saved with the order, in its transaction: a concurrent second Submit
+                    # waits for this commit, then sends the browser to Setup info, which
+                    # must find the password already there.
+                    stash = session.get(SETUP_INFO_SESSION_KEY, {})
+                    stash[str(customer.pk)] = password
+                    session[SETUP_INFO_SESSION_KEY] = stash
+                    self.storage.reset()
+                    session.save()
         except ValidationError as exc:
             # Nothing was written; stay on Review (with all input kept) and say why.
-            review = form_dict["review"]
             review.add_error(None, exc.messages)
             raise _SubmitFailed(self.render(review)) from exc
-        if password is not None:
-            stash = self.request.session.get(SETUP_INFO_SESSION_KEY, {})
-            stash[str(customer.pk)] = password
-            self.request.session[SETUP_INFO_SESSION_KEY] = stash
-        return redirect(self.org_url("customers:setup-info", pk=customer.pk))
+        except IntegrityError as exc:
+            # A broken invariant (a bug, or data changed under us): all or nothing held.
+            logger.exception("New customer order rolled back")
+            review.add_error(
+                None,
+                _(
+                    "The order could not be placed because of a problem on our side. "
+                    "Nothing was saved; please try again."
+                ),
+            )
+            raise _SubmitFailed(self.render(review)) from exc
+        setup_info = redirect(self.org_url("customers:setup-info", pk=customer.pk))
+        if password is None:
+            # A concurrent second Submit of this wizard. Its copy of the session predates
+            # the first one's; saving it would drop the stashed password.
+            session.modified = False
+            raise _SubmitFailed(setup_info)
+        return setup_info
 
 
 def _uuid(value) -> UUID | None:

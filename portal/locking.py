@@ -1,0 +1,80 @@
+"""Row locks that give up after a bounded wait (pretix's `lock_objects`, with row locks).
+
+Every `select_for_update()` in the services goes through here. Inside the transaction it
+first runs `SET LOCAL lock_timeout`, so a request stuck behind another one's lock fails
+after `settings.LOCK_TIMEOUT` instead of hanging, and PostgreSQL's "lock not available"
+(SQLSTATE 55P03) becomes `Busy`: a ValidationError the views already show as a message.
+"""
+
+from contextlib import contextmanager
+from functools import wraps
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import OperationalError, connection, transaction
+from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
+
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+class Busy(ValidationError):
+    def __init__(self):
+        super().__init__(
+            _(
+                "Someone else is changing this right now. Nothing was saved; "
+                "please try again in a moment."
+            ),
+            code="busy",
+        )
+
+
+def set_lock_timeout() -> None:
+    """Bound every lock wait of the current transaction: `SET LOCAL lock_timeout`, written
+    as set_config(..., is_local=true) so the value can be a bound parameter."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("set_lock_timeout() must run inside transaction.atomic()")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [settings.LOCK_TIMEOUT])
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
+@contextmanager
+def bounded_wait():
+    """Set the lock timeout and turn a timed-out lock wait into `Busy`."""
+    set_lock_timeout()
+    try:
+        yield
+    except OperationalError as exc:
+        if is_lock_timeout(exc):
+            raise Busy() from exc
+        raise
+
+
+def lock_one(queryset: QuerySet, **lookup) -> Model:
+    """`select_for_update(of=("self",)).get(...)`: the row itself, never the joined ones
+    (select_related must not lock the provider or the offer for everyone else)."""
+    with bounded_wait():
+        return queryset.select_for_update(of=("self",)).get(**lookup)
+
+
+def lock_all(queryset: QuerySet) -> list:
+    with bounded_wait():
+        return list(queryset.select_for_update(of=("self",)))
+
+
+def bounded_atomic(func):
+    """`@transaction.atomic` for services that lock: every lock wait in the transaction
+    (row locks, and inserts waiting on another request's uncommitted unique key) is
+    bounded, and a timeout comes back as `Busy`."""
+
+    @wraps(func)
+    def inner(*args, **kwargs):
+        with transaction.atomic(), bounded_wait():
+            return func(*args, **kwargs)
+
+    return inner
