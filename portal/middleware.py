@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 from django.utils import translation
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 
 # What a user with a temporary password may reach before choosing their own.
@@ -40,3 +41,20 @@ class UserLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+class PrivatePagesMiddleware:
+    """A signed-in person's pages are theirs alone: no shared cache (proxy, CDN) may keep
+    one and hand it to someone else. Pages that already say no-store keep saying it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            if "no-store" not in response.get("Cache-Control", ""):
+                patch_cache_control(response, private=True)
+            patch_vary_headers(response, ("Cookie",))
+        return response

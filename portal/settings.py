@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "portal.middleware.PrivatePagesMiddleware",
     "portal.middleware.UserLanguageMiddleware",
     "portal.middleware.PasswordChangeRequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -111,6 +112,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg's pool: a connection per request costs ~2.7x on a two-query page.
     # Pools are per process; keep them small (gunicorn workers x max_size).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Check a pooled connection before handing it out (psycopg_pool's check_connection),
+    # so a database restart costs a reconnect, not a 500.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN", default=1),
         "max_size": env.int("DB_POOL_MAX", default=4),
@@ -121,7 +125,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # allauth keeps its rate-limit counters in the cache: LocMem works per process;
 # point CACHE_URL at Redis in production so limits hold across workers.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://portal")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A Redis outage must not 500 the login: the limits fail open, logged (portal/cache.py).
+    CACHES["default"]["BACKEND"] = "portal.cache.FailOpenRedisCache"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"  # a Redis outage must not log everyone out
+# "Remember me" keeps a sign-in for this long; without it the cookie ends with the
+# browser session (allauth sets expiry 0) and the row still expires after this age.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 60 * 60)
 
 
 # ------------------------------------------------------------------------------
@@ -156,6 +166,10 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Partner Portal] "
 # allauth's own limits (login, failed logins, sign-up, password reset...) stay on;
 # RATE_LIMITS=false switches them off, e.g. for a local load test.
 ACCOUNT_RATE_LIMITS = {} if env.bool("RATE_LIMITS", default=True) else False
+# Our own limits (portal/ratelimit.py), off whenever ACCOUNT_RATE_LIMITS is False.
+PARTNERSHIP_REQUESTS_PER_HOUR = env.int("PARTNERSHIP_REQUESTS_PER_HOUR", default=20)  # per provider
+ORDER_SUBMITS_PER_MINUTE = env.int("ORDER_SUBMITS_PER_MINUTE", default=10)  # per user
+TOKEN_LINK_ATTEMPTS_PER_MINUTE = env.int("TOKEN_LINK_ATTEMPTS_PER_MINUTE", default=20)  # per IP
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Partner Portal"
 
@@ -223,6 +237,9 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-emails": {"task": "portal.tasks.requeue_stuck_emails", "schedule": 60.0},
 }
 OUTBOX_REQUEUE_AFTER_SECONDS = env.int("OUTBOX_REQUEUE_AFTER_SECONDS", default=300)
+# A row claimed (INFLIGHT) longer than this lost its worker (killed mid-send): the sweeper
+# queues it again. Must exceed the longest a live send can take (CELERY_TASK_TIME_LIMIT).
+OUTBOX_INFLIGHT_TIMEOUT_SECONDS = env.float("OUTBOX_INFLIGHT_TIMEOUT_SECONDS", default=600.0)
 
 
 # ------------------------------------------------------------------------------
@@ -309,3 +326,6 @@ OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=10.0)
 # Licenses can be reduced, or a subscription cancelled, only this many days after
 # purchase or renewal (the program's rule).
 SUBSCRIPTION_CANCELLATION_WINDOW_DAYS = env.int("SUBSCRIPTION_CANCELLATION_WINDOW_DAYS", default=7)
+# A request waits at most this long for a row another request has locked, then says
+# "try again" (portal/locking.py; pretix uses 3 s).
+LOCK_TIMEOUT = env.str("LOCK_TIMEOUT", default="3s")

@@ -19,12 +19,18 @@ urlpatterns = [
     path("", customer_views.home, name="home"),
     path("customer/", customer_views.CustomerAreaView.as_view(), name="customer-home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("language/", views.set_language, name="set-language"),
     path("accounts/", include("allauth.urls")),
     path("enroll/", partner_views.EnrollView.as_view(), name="enroll"),
     path(
+        "team-invitations/accept/",
+        partner_views.TeamInvitationAcceptView.as_view(),
+        name="team-invitation-accept",
+    ),
+    path(
         "team-invitations/<str:token>/",
-        partner_views.TeamInvitationView.as_view(),
+        partner_views.TeamInvitationLinkView.as_view(),
         name="team-invitation",
     ),
     path(

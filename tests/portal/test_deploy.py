@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "DEBUG": "false",
@@ -30,7 +32,9 @@ def _manage(*args, env):
     )
 
 
+@pytest.mark.reliability
 def test_check_deploy_is_clean_with_production_settings():
+    """T5.6: HSTS, secure cookies, SSL redirect, DEBUG, SECRET_KEY and ALLOWED_HOSTS."""
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -41,3 +45,13 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is false." in result.stderr
+
+
+@pytest.mark.reliability
+def test_a_redis_cache_url_gets_the_fail_open_backend():
+    """Rate-limit counters in Redis; a Redis outage must not 500 the login (portal/cache.py)."""
+    code = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    env = {**PRODUCTION, "CACHE_URL": "redis://redis.example:6379/1"}
+    result = _manage("shell", "--no-imports", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "portal.cache.FailOpenRedisCache"

@@ -45,3 +45,13 @@ def test_a_failed_csrf_check_explains_what_to_do(world):
     response = client.post(reverse("enroll"), {})
     assert response.status_code == 403
     assert "Your form expired or came from another page" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_favicon_ico_leads_to_the_portals_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/img/favicon.svg")
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("img/favicon.svg")
