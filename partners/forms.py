@@ -4,6 +4,7 @@ from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
 from partners.models import Membership, partner_id_validator
+from portal.forms import HiddenFieldsMixin
 
 
 def country_choices():
@@ -56,7 +57,7 @@ class PartnershipRequestForm(forms.Form):
     )
 
 
-class PartnershipDraftForm(forms.Form):
+class PartnershipDraftForm(HiddenFieldsMixin, forms.Form):
     token = forms.CharField(widget=forms.HiddenInput, max_length=100)
     subject = forms.CharField(label=_("Subject"), max_length=300)
     body = forms.CharField(

@@ -6,16 +6,15 @@ from urllib.parse import quote
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
-from django_tables2.export.views import ExportMixin
 
 from partners import partnerships
 from partners.filters import PartnerResellerFilter
@@ -26,13 +25,17 @@ from partners.selectors import (
     partner_provider_list,
     partner_reseller_list,
     partnership_for,
+    partnership_request_by_digest,
     partnership_request_by_token,
     partnership_request_list,
     reseller_admin_memberships,
 )
 from partners.tables import PartnerProviderTable, PartnerResellerTable, PartnershipRequestTable
 from partners.views import OrgView
+from portal.ratelimit import RateLimitedPostMixin, limit
 from portal.scoping import unscoped
+from portal.tables import ExportMixin
+from portal.tokens import token_digest
 
 
 def mailto_url(to: str, subject: str, body: str) -> str:
@@ -97,10 +100,11 @@ def render_draft(view, request_row, token: str, form=None, status: int = 200):
     )
 
 
-class PartnershipRequestCreateView(OrgView, FormView):
+class PartnershipRequestCreateView(RateLimitedPostMixin, OrgView, FormView):
     """Request a partnership: the reseller's address, then the draft email."""
 
     action = "partnerships.request"
+    rate_limit = "partnership_draft"
     form_class = PartnershipRequestForm
     template_name = "partners/partnershiprequest_form.html"
 
@@ -130,13 +134,22 @@ class PartnershipRequestActionView(OrgView, View):
             return redirect(self.org_url("partners:reseller-list"))
 
 
-class PartnershipRequestSendView(PartnershipRequestActionView):
+class PartnershipRequestSendView(RateLimitedPostMixin, PartnershipRequestActionView):
     """Send: the portal emails the edited draft to the reseller, through Celery."""
+
+    rate_limit = "partnership_request"
 
     def perform(self, obj):
         form = PartnershipDraftForm(self.request.POST)
         if not form.is_valid():
-            token = form.cleaned_data.get("token") or self.request.POST.get("token", "")
+            token = form.cleaned_data.get("token", "")
+            if not partnerships.link_matches(obj, token):
+                # Only this page's hidden field carries the link; without it the draft
+                # cannot be shown again (the token is stored nowhere).
+                raise ValidationError(
+                    _("This draft is out of date. Use Resend to get a new draft and link."),
+                    code="stale_link",
+                )
             return render_draft(self, obj, token, form=form)
         try:
             _email, created = partnerships.send_partnership_request(
@@ -260,12 +273,17 @@ def _respond(request, obj, reseller, decision, on_error: str):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(on_error)
-    raise Http404
+    # Only a hand-made POST gets here: the page's buttons always carry a decision.
+    messages.error(request, _("Choose Accept or Decline."))
+    return redirect(on_error)
 
 
-LINK_SESSION_KEY = "partnership_link_token"
+# Holds the digest of the link's token, never the token: sessions are rows in the
+# database too, and the digest opens nothing without the link.
+LINK_SESSION_KEY = "partnership_link_digest"
 
 
+@method_decorator(limit("token_link"), name="get")
 class PartnershipLinkView(View):
     """The emailed link. Its token moves into the session and the browser goes on to a
     URL without it, so the token never leaks through Referer or history (as Django's
@@ -277,7 +295,7 @@ class PartnershipLinkView(View):
         problem = partnerships.request_problem(obj)
         if problem:
             return render_problem(request, problem, status=404 if obj is None else 410)
-        request.session[LINK_SESSION_KEY] = token
+        request.session[LINK_SESSION_KEY] = token_digest(token)
         response = redirect("partnership-accept")
         # The next page must not learn this URL (with its token) as its referrer.
         response["Referrer-Policy"] = "no-referrer"
@@ -288,7 +306,9 @@ def render_problem(request, problem: str, status: int):
     response = TemplateResponse(
         request, "partners/partnership_link.html", {"problem": problem}, status=status
     )
-    response["Referrer-Policy"] = "no-referrer"
+    # Possibly at the link's own URL: the origin only goes on, never the path. (Not
+    # no-referrer: Chromium then posts forms with "Origin: null", which CSRF refuses.)
+    response["Referrer-Policy"] = "strict-origin"
     return response
 
 
@@ -298,13 +318,15 @@ class PartnershipAcceptView(TemplateView):
     template_name = "partners/partnership_link.html"
 
     def get_object(self):
-        token = self.request.session.get(LINK_SESSION_KEY)
-        if not token:
+        digest = self.request.session.get(LINK_SESSION_KEY)
+        if not digest:
             return None
         with unscoped("partnership link: the token authorises the read"):
-            return partnership_request_by_token(token=token)
+            return partnership_request_by_digest(digest=digest)
 
     def dispatch(self, request, *args, **kwargs):
+        # The site's own Referrer-Policy: this URL holds no secret, and no-referrer would
+        # make Chromium post Accept with "Origin: null", which CSRF refuses.
         self.object = self.get_object()
         if self.object is None:
             return render_problem(
@@ -356,12 +378,9 @@ class PartnershipAcceptView(TemplateView):
         if decision == "accept" and reseller is None:
             messages.error(request, _("Enroll your company as an indirect reseller first."))
             return redirect(request.path)
-        response = _respond(request, obj, reseller, decision, request.path)
-        with unscoped("re-reading the answered request"):
-            obj.refresh_from_db(fields=["state"])
-        if obj.state != obj.State.PENDING:
-            request.session.pop(LINK_SESSION_KEY, None)  # answered: the link is spent
-        return response
+        # The digest stays in the session once answered: a second press (another tab)
+        # then reads "already answered" instead of "open the link again".
+        return _respond(request, obj, reseller, decision, request.path)
 
 
 def _organizations(memberships):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from partners.models import Membership, Organization, Partnership, PartnershipRequest
 from partners.services import record_event
 from portal.emails import queue_message, send_email
+from portal.locking import lock_all, lock_one
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
 from portal.tokens import new_token, token_digest
@@ -42,6 +43,11 @@ def _draft(provider: Organization, actor: User | None, contact_name: str):
     subject = render_to_string("emails/partnership_request/subject.txt", context)
     body = render_to_string("emails/partnership_request/body.txt", context)
     return " ".join(subject.split()), body.strip() + "\n"
+
+
+def link_matches(request: PartnershipRequest, token: str) -> bool:
+    """Whether `token` is this request's current link (constant-time comparison)."""
+    return bool(token) and hmac.compare_digest(token_digest(token), request.token_digest)
 
 
 def draft_message(request: PartnershipRequest, token: str) -> tuple[str, str]:
@@ -93,8 +99,10 @@ def request_partnership(
             % {"email": email, "reseller": partner.name, "partner_id": partner.partner_id},
             code="already_partnered",
         )
-    pending = PartnershipRequest.objects.select_for_update().filter(
-        provider=provider, email__iexact=email, state=PartnershipRequest.State.PENDING
+    pending = lock_all(
+        PartnershipRequest.objects.filter(
+            provider=provider, email__iexact=email, state=PartnershipRequest.State.PENDING
+        )
     )
     for earlier in pending:
         if earlier.is_open:
@@ -128,11 +136,7 @@ def request_partnership(
 
 def _lock(request: PartnershipRequest) -> PartnershipRequest:
     with unscoped("locking a partnership request by id"):
-        return (
-            PartnershipRequest.objects.select_for_update()
-            .select_related("provider")
-            .get(pk=request.pk)
-        )
+        return lock_one(PartnershipRequest.objects.select_related("provider"), pk=request.pk)
 
 
 @transaction.atomic
@@ -153,7 +157,7 @@ def send_partnership_request(
     request = _lock(request)
     if request.provider_id != provider.pk or not request.is_open:
         raise ValidationError(_("This request is no longer pending."), code="not_open")
-    if not hmac.compare_digest(token_digest(token), request.token_digest):
+    if not link_matches(request, token):
         raise ValidationError(
             _("This draft's link was replaced by a newer one (Resend). Use the newest draft."),
             code="stale_link",
@@ -378,10 +382,8 @@ def decline_partnership(
 def end_partnership(*, org: Organization, actor: User, partnership: Partnership) -> Partnership:
     """Either side ends it. The row stays; a new request can start a new partnership."""
     with unscoped("ending affects both organizations"):
-        partnership = (
-            Partnership.objects.select_for_update()
-            .select_related("provider", "reseller")
-            .get(pk=partnership.pk)
+        partnership = lock_one(
+            Partnership.objects.select_related("provider", "reseller"), pk=partnership.pk
         )
         if org.pk not in (partnership.provider_id, partnership.reseller_id):
             raise ValidationError(_("This partnership is not yours."), code="not_yours")

@@ -51,9 +51,15 @@ def team_invitation_list(*, org: Organization) -> QuerySet[TeamInvitation]:
 def team_invitation_by_token(*, token: str) -> TeamInvitation | None:
     """Look up an invitation by the secret in its link. Call inside `unscoped(...)`:
     holding the link is what authorises reading it."""
+    return team_invitation_by_digest(digest=token_digest(token))
+
+
+def team_invitation_by_digest(*, digest: str) -> TeamInvitation | None:
+    """The same, from the digest a session keeps (never the token itself). The lookup
+    is an exact match on a unique index: no secret is compared in Python."""
     return (
         TeamInvitation.objects.select_related("organization", "invited_by")
-        .filter(token_digest=token_digest(token))
+        .filter(token_digest=digest)
         .first()
     )
 
@@ -129,11 +135,12 @@ def incoming_request_list(*, org: Organization) -> QuerySet[PartnershipRequest]:
 
 def partnership_request_by_token(*, token: str) -> PartnershipRequest | None:
     """Call inside `unscoped(...)`: holding the link is what authorises reading it."""
-    return (
-        PartnershipRequest.objects.select_related("provider")
-        .filter(token_digest=token_digest(token))
-        .first()
-    )
+    return partnership_request_by_digest(digest=token_digest(token))
+
+
+def partnership_request_by_digest(*, digest: str) -> PartnershipRequest | None:
+    """The same, from the digest the session keeps after the link was opened."""
+    return PartnershipRequest.objects.select_related("provider").filter(token_digest=digest).first()
 
 
 def reseller_admin_memberships(*, user: User) -> QuerySet[Membership]:

@@ -4,14 +4,15 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
-from django_tables2.export.views import ExportMixin
 
 from partners import services
 from partners.filters import ActivityFilter, MemberFilter
@@ -21,12 +22,16 @@ from partners.selectors import (
     activity_list,
     member_list,
     memberships_of,
+    team_invitation_by_digest,
     team_invitation_by_token,
     team_invitation_list,
 )
 from partners.tables import ActivityTable, MemberTable, TeamInvitationTable
 from portal.forms import add_service_errors
+from portal.ratelimit import limit
 from portal.scoping import unscoped
+from portal.tables import ExportMixin
+from portal.tokens import token_digest
 
 
 def safe_next(request, fallback: str) -> str:
@@ -229,28 +234,79 @@ class InvitationRevokeView(InvitationActionView):
         )
 
 
-class TeamInvitationView(TemplateView):
-    """The page behind a team invitation link. The token is the only credential."""
+# Holds the digest of the link's token, never the token (sessions are database rows).
+INVITATION_SESSION_KEY = "team_invitation_digest"
+
+
+def _no_referrer(response):
+    # The redirect away from the secret link: the next page must not learn its URL.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def render_invitation_problem(request, problem: str, status: int):
+    response = TemplateResponse(
+        request, "partners/team_invitation.html", {"problem": problem}, status=status
+    )
+    # Shown at the link's own URL: the origin only, never the path, goes on to any site.
+    # (Not no-referrer: Chromium then posts forms, the language switcher's included, with
+    # "Origin: null", which CSRF refuses.)
+    response["Referrer-Policy"] = "strict-origin"
+    return response
+
+
+@method_decorator(limit("token_link"), name="get")  # guessing links is slow (portal/ratelimit.py)
+class TeamInvitationLinkView(View):
+    """The emailed link. Its token's digest moves into the session and the browser goes
+    on to a URL without it, so the token never leaks through Referer or history (as
+    Django's password reset and the partnership link do). Opening it changes nothing."""
+
+    def get(self, request, token):
+        with unscoped("team invitation link: the token authorises the read"):
+            invitation = team_invitation_by_token(token=token)
+        problem = services.invitation_problem(invitation)
+        if problem:
+            status = 404 if invitation is None else 410
+            return render_invitation_problem(request, problem, status)
+        request.session[INVITATION_SESSION_KEY] = token_digest(token)
+        return _no_referrer(redirect("team-invitation-accept"))
+
+
+class TeamInvitationAcceptView(TemplateView):
+    """The invitation the link pointed at: sign up or log in, then Accept (POST only)."""
 
     template_name = "partners/team_invitation.html"
 
     def get_invitation(self):
+        digest = self.request.session.get(INVITATION_SESSION_KEY)
+        if not digest:
+            return None
         with unscoped("team invitation link: the token authorises the read"):
-            return team_invitation_by_token(token=self.kwargs["token"])
+            return team_invitation_by_digest(digest=digest)
+
+    def dispatch(self, request, *args, **kwargs):
+        self.invitation = self.get_invitation()
+        if self.invitation is None:
+            return render_invitation_problem(
+                request, _("Open the link from the invitation email again."), status=404
+            )
+        # Kept in the session once used, so a second press reads "already been used".
+        problem = services.invitation_problem(self.invitation)
+        if problem:
+            return render_invitation_problem(request, problem, status=410)
+        # The site's own Referrer-Policy here: this URL holds no secret, and no-referrer
+        # would make Chromium post Accept with "Origin: null", which CSRF refuses.
+        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
-        invitation = self.get_invitation()
-        problem = services.invitation_problem(invitation)
-        if problem:
-            return self.render_to_response(
-                {"problem": problem}, status=404 if invitation is None else 410
-            )
+        invitation = self.invitation
+        here = reverse("team-invitation-accept")
         context = {"invitation": invitation, "organization": invitation.organization}
         if not request.user.is_authenticated:
             # Signing up through the link proves ownership of the invited address.
             get_adapter(request).stash_verified_email(request, invitation.email)
-            context["signup_url"] = f"{reverse('account_signup')}?next={request.path}"
-            context["login_url"] = f"{reverse('account_login')}?next={request.path}"
+            context["signup_url"] = f"{reverse('account_signup')}?next={here}"
+            context["login_url"] = f"{reverse('account_login')}?next={here}"
         else:
             context["email_matches"] = request.user.emailaddress_set.filter(
                 email__iexact=invitation.email, verified=True
@@ -260,11 +316,8 @@ class TeamInvitationView(TemplateView):
     def post(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect(f"{reverse('account_login')}?next={request.path}")
-        invitation = self.get_invitation()
-        if invitation is None:
-            raise Http404
         try:
-            membership = services.accept_invitation(user=request.user, invitation=invitation)
+            membership = services.accept_invitation(user=request.user, invitation=self.invitation)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect(request.path)

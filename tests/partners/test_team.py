@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 
 from partners.models import AuditEvent, Membership, TeamInvitation
@@ -25,6 +25,19 @@ def link_from(email: OutboundEmail) -> str:
 
 def path_of(link: str) -> str:
     return "/" + link.split("/", 3)[3]
+
+
+ACCEPT = reverse_lazy("team-invitation-accept")
+
+
+def open_link(client, link):
+    """Follow the emailed link as a browser does: its token moves into the session and
+    the browser lands on the token-less accept page."""
+    response = client.get(path_of(link))
+    assert response.status_code == 302, response.status_code
+    assert response["Location"] == ACCEPT
+    assert response["Referrer-Policy"] == "no-referrer"
+    return client.get(response["Location"])
 
 
 def invite(world, email="colleague@example.test", role="sales_agent"):
@@ -142,7 +155,7 @@ def test_resend_invalidates_the_old_link(world, client_for):
     new_link = link_from(new_email)
     assert new_link != old_link
     assert client_for(None).get(path_of(old_link)).status_code == 404
-    assert client_for(None).get(path_of(new_link)).status_code == 200
+    assert open_link(client_for(None), new_link).status_code == 200
 
 
 def test_revoked_link_explains_itself_without_naming_the_organization(world, client_for):
@@ -175,33 +188,55 @@ def test_expired_and_unknown_links_explain_which(world, client_for):
 # ------------------------------------------------------------------------------
 def test_signing_up_through_the_link_verifies_the_address_and_joins(world, client, mailoutbox):
     invitation, link = invite(world, email="newbie@example.test", role="sales_agent")
-    page = client.get(path_of(link))
+    page = open_link(client, link)
     assert world.provider.name in page.content.decode()
+    assert page["Referrer-Policy"] == "same-origin"  # no secret in this URL
+    assert path_of(link) not in page.content.decode()
     emails_before = OutboundEmail.objects.count()
     response = client.post(
-        f"{reverse('account_signup')}?next={path_of(link)}",
+        f"{reverse('account_signup')}?next={ACCEPT}",
         {"email": "newbie@example.test", "password1": PASSWORD, "password2": PASSWORD},
     )
     assert response.status_code == 302
-    assert response["Location"] == path_of(link)
+    assert response["Location"] == ACCEPT
     assert EmailAddress.objects.get(email="newbie@example.test").verified
     assert OutboundEmail.objects.count() == emails_before  # no verification email needed
-    accepted = client.post(path_of(link))
+    accepted = client.post(ACCEPT)
     assert accepted["Location"] == reverse("dashboard", kwargs={"org_slug": world.provider.slug})
     membership = Membership.objects.get(user__email="newbie@example.test")
     assert membership.organization == world.provider and membership.role == "sales_agent"
     with unscoped("assert"):
         assert TeamInvitation.objects.get(pk=invitation.pk).accepted_at is not None
         assert AuditEvent.objects.filter(verb="member.joined").count() == 1
-    # Single use: the link now explains it was used.
+    # Single use: the link, and a second press on the accept page, explain it was used.
     assert "already been used" in client.get(path_of(link)).content.decode()
+    again = client.post(ACCEPT)
+    assert again.status_code == 410 and "already been used" in again.content.decode()
+    assert Membership.objects.filter(user__email="newbie@example.test").count() == 1
+
+
+def test_opening_the_link_changes_nothing_and_accepting_needs_a_post(world, client_for):
+    _invitation, link = invite(world, email=world.no_org_user.email)
+    client = client_for(world.no_org_user)
+    for _ in range(3):
+        assert open_link(client, link).status_code == 200
+    assert not Membership.objects.filter(user=world.no_org_user).exists()
+    assert client.post(path_of(link)).status_code == 405  # the link itself never accepts
+    assert client.post(ACCEPT).status_code == 302
+    assert Membership.objects.filter(user=world.no_org_user, organization=world.provider).exists()
+
+
+def test_the_accept_page_without_a_link_explains_what_to_do(client):
+    response = client.get(ACCEPT)
+    assert response.status_code == 404
+    assert "Open the link from the invitation email again." in response.content.decode()
 
 
 def test_signing_up_with_another_address_does_not_verify_it(world, client):
     _, link = invite(world, email="invited@example.test")
-    client.get(path_of(link))
+    open_link(client, link)
     client.post(
-        f"{reverse('account_signup')}?next={path_of(link)}",
+        f"{reverse('account_signup')}?next={ACCEPT}",
         {"email": "someone-else@example.test", "password1": PASSWORD, "password2": PASSWORD},
     )
     user = User.objects.get(email="someone-else@example.test")
@@ -212,21 +247,22 @@ def test_signing_up_with_another_address_does_not_verify_it(world, client):
 def test_existing_user_logs_in_through_the_link_and_accepts(world, client):
     user = UserFactory(email="existing@example.test")
     _, link = invite(world, email="existing@example.test", role="support_agent")
+    open_link(client, link)
     response = client.post(
-        f"{reverse('account_login')}?next={path_of(link)}",
+        f"{reverse('account_login')}?next={ACCEPT}",
         {"login": "existing@example.test", "password": PASSWORD},
     )
-    assert response["Location"] == path_of(link)
-    client.post(path_of(link))
+    assert response["Location"] == ACCEPT
+    client.post(ACCEPT)
     assert Membership.objects.get(user=user).role == "support_agent"
 
 
 def test_a_different_logged_in_user_is_told_which_address_was_invited(world, client_for):
     invitation, link = invite(world, email="right@example.test")
     client = client_for(world.reseller_admin)
-    page = client.get(path_of(link)).content.decode()
+    page = open_link(client, link).content.decode()
     assert "This invitation was sent to right@example.test" in page
-    client.post(path_of(link))
+    client.post(ACCEPT)
     assert not Membership.objects.filter(
         user=world.reseller_admin, organization=world.provider
     ).exists()
