@@ -9,7 +9,6 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
-from django_tables2.export.views import ExportMixin
 
 from customers import services
 from customers.filters import CustomerFilter
@@ -22,6 +21,7 @@ from partners.selectors import active_partner_organizations, memberships_of
 from partners.views import OrgView
 from portal.forms import add_service_errors
 from portal.scoping import org_scope, unscoped
+from portal.tables import ExportMixin
 
 # The Setup info page reads the one-time password from here once, then forgets it.
 SETUP_INFO_SESSION_KEY = "customer_setup_info"

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from partners.models import Organization
+from portal.forms import HiddenFieldsMixin
 from subscriptions.models import Offer
 
 
@@ -73,13 +74,13 @@ class OrderLinesForm(forms.Form):
         ]
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(HiddenFieldsMixin, forms.Form):
     """The last step: nothing to fill in; it carries the submit's idempotency key."""
 
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 
 
-class AddSubscriptionsForm(OrderLinesForm):
+class AddSubscriptionsForm(HiddenFieldsMixin, OrderLinesForm):
     """New subscription (existing customer): offers, licenses, and the incentive reseller."""
 
     reseller = forms.ModelChoiceField(
@@ -99,7 +100,7 @@ class AddSubscriptionsForm(OrderLinesForm):
         self.fields["reseller"].queryset = resellers
 
 
-class VersionedForm(forms.Form):
+class VersionedForm(HiddenFieldsMixin, forms.Form):
     """Carries the version the person saw, so a concurrent change is detected."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
@@ -130,8 +131,37 @@ class IncentiveForm(VersionedForm):
         self.fields["reseller"].queryset = resellers
 
 
+# Shown as a message at the top of the subscription page, away from the field: each
+# one says which number it is about.
+LICENSE_ERRORS = {
+    "required": _("Enter the number of licenses."),
+    "invalid": _("Enter the number of licenses as a whole number."),
+    "min_value": _("A subscription needs at least 1 license."),
+}
+
+
 class LicensesForm(VersionedForm):
-    quantity = forms.IntegerField(label=_("Number of licenses"), min_value=1)
+    quantity = forms.IntegerField(
+        label=_("Number of licenses"), min_value=1, error_messages=LICENSE_ERRORS
+    )
+
+
+class AddLicensesForm(HiddenFieldsMixin, forms.Form):
+    """Add licenses to whatever the subscription has when it is saved (no version: two
+    people adding at once both count). The key makes a double click one addition."""
+
+    count = forms.IntegerField(
+        label=_("Licenses to add"),
+        min_value=1,
+        error_messages={
+            "required": _("Enter how many licenses to add."),
+            "invalid": _("Enter how many licenses to add as a whole number."),
+            "min_value": _("Add at least 1 license."),
+        },
+        initial=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 
 
 class AutoRenewForm(VersionedForm):
