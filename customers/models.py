@@ -29,12 +29,14 @@ def customer_visibility(tenant, prefix: str = "") -> Q:
     """
     if isinstance(tenant, Customer):
         return Q(**{f"{prefix}pk": tenant.pk})
+    if tenant.is_provider:
+        # One indexed equality: an OR with the reseller branch (never true for a
+        # provider) would make PostgreSQL scan every customer.
+        return Q(**{f"{prefix}provider": tenant})
     active_partnership = Partnership._base_manager.filter(
         provider=OuterRef(f"{prefix}provider"), reseller=tenant, ended_at=None
     )
-    return Q(**{f"{prefix}provider": tenant}) | (
-        Q(**{f"{prefix}reseller": tenant}) & Q(Exists(active_partnership))
-    )
+    return Q(**{f"{prefix}reseller": tenant}) & Q(Exists(active_partnership))
 
 
 class Customer(TimeStamped):

@@ -7,11 +7,16 @@ def organization(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    membership = getattr(request, "membership", None)
-    return {
-        "current_org": getattr(request, "org", None),
-        "current_membership": membership,
-        "org_perms": OrgPermissions(membership),
-        # Lazy: evaluated only by templates that show the switcher.
-        "user_memberships": memberships_of(user=user),
-    }
+    # Once per request: every template rendered with the request runs this again (a
+    # table's TemplateColumn cells too, dozens per page).
+    cached = getattr(request, "_organization_context", None)
+    if cached is None:
+        membership = getattr(request, "membership", None)
+        cached = request._organization_context = {
+            "current_org": getattr(request, "org", None),
+            "current_membership": membership,
+            "org_perms": OrgPermissions(membership),
+            # Lazy: evaluated only by templates that show the switcher.
+            "user_memberships": memberships_of(user=user),
+        }
+    return cached

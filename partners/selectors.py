@@ -1,6 +1,7 @@
 """Reads for the partners app. Tenant data is always narrowed by the organization passed in."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from partners.models import (
@@ -77,18 +78,34 @@ def organization_by_partner_id(*, partner_id: str) -> Organization | None:
 
 def partner_reseller_list(*, org: Organization) -> QuerySet[Partnership]:
     """The provider's active partnerships, with what the Indirect resellers table shows."""
-    delegated = "reseller__delegated_customers"
-    mine = Q(**{f"{delegated}__provider": org})
+    from customers.models import Customer
+    from subscriptions.models import Subscription
+
+    # Subqueries, evaluated for the rows of the page only (a JOIN ... GROUP BY would
+    # aggregate every delegated customer and subscription of the provider first).
+    customers = (
+        Customer._base_manager.filter(provider=org, reseller=OuterRef("reseller"))
+        .order_by()
+        .values("reseller")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    subscriptions = (
+        Subscription._base_manager.filter(
+            customer__provider=org, customer__reseller=OuterRef("reseller")
+        )
+        .exclude(status=Subscription.Status.CANCELLED)
+        .order_by()
+        .values("customer__reseller")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
         Partnership.objects.filter(provider=org, ended_at=None)
         .select_related("reseller")
         .annotate(
-            customer_count=Count(delegated, filter=mine, distinct=True),
-            subscription_count=Count(
-                f"{delegated}__subscriptions",
-                filter=mine & ~Q(**{f"{delegated}__subscriptions__status": "cancelled"}),
-                distinct=True,
-            ),
+            customer_count=Coalesce(Subquery(customers), 0),
+            subscription_count=Coalesce(Subquery(subscriptions), 0),
         )
         .order_by("reseller__name", "pk")
     )
