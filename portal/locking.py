@@ -67,6 +67,16 @@ def lock_all(queryset: QuerySet) -> list:
         return list(queryset.select_for_update(of=("self",)))
 
 
+def share_lock(model, pks) -> None:
+    """FOR SHARE on these rows until the transaction ends: holders don't wait for each
+    other (two orders of one offer), but a writer of the rows (a catalog change) waits
+    for them, and they for it. Django's select_for_update has no shared mode."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    with bounded_wait(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = ANY(%s) FOR SHARE", [list(pks)])  # noqa: S608
+
+
 def bounded_atomic(func):
     """`@transaction.atomic` for services that lock: every lock wait in the transaction
     (row locks, and inserts waiting on another request's uncommitted unique key) is

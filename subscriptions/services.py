@@ -15,7 +15,7 @@ from customers.services import create_customer
 from partners.models import Organization
 from partners.partnerships import notify_admins
 from partners.services import record_event
-from portal.locking import bounded_atomic, lock_all, lock_one
+from portal.locking import bounded_atomic, lock_one, share_lock
 from portal.models import User
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
 
@@ -34,8 +34,11 @@ def _check_lines(lines: list[tuple[Offer, int]]) -> list[tuple[Offer, int]]:
     """Re-check every line against the catalog as it is now (it may have changed)."""
     if not lines:
         raise ValidationError(_("Choose at least one subscription."), code="no_lines")
-    # Locked so a concurrent change in the catalog waits for the order (or vice versa).
-    offers = {o.pk: o for o in lock_all(Offer.objects.filter(pk__in=[o.pk for o, _ in lines]))}
+    # Share-locked: a concurrent change in the catalog waits for the order (or vice
+    # versa), while orders of the same offers never wait for one another.
+    pks = [o.pk for o, _ in lines]
+    share_lock(Offer, pks)
+    offers = {o.pk: o for o in Offer.objects.filter(pk__in=pks)}
     checked = []
     for offer, quantity in lines:
         current = offers.get(offer.pk)
