@@ -77,6 +77,17 @@ def share_lock(model, pks) -> None:
             cursor.execute(f"SELECT 1 FROM {table} WHERE id = ANY(%s) FOR SHARE", [list(pks)])  # noqa: S608
 
 
+def key_lock(*parts) -> None:
+    """A PostgreSQL advisory lock on a key (pretix's lock_objects), held until the
+    transaction ends: requests working on the same key (one form submitted twice at once)
+    go one after the other; different keys never wait. Bounded like row locks."""
+    if connection.vendor != "postgresql":
+        return  # SQLite (make run) writes one transaction at a time anyway
+    key = ":".join(str(p) for p in parts)
+    with bounded_wait(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
 def bounded_atomic(func):
     """`@transaction.atomic` for services that lock: every lock wait in the transaction
     (row locks, and inserts waiting on another request's uncommitted unique key) is

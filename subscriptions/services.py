@@ -15,7 +15,7 @@ from customers.services import create_customer
 from partners.models import Organization
 from partners.partnerships import notify_admins
 from partners.services import record_event
-from portal.locking import bounded_atomic, lock_one, share_lock
+from portal.locking import bounded_atomic, key_lock, lock_one, share_lock
 from portal.models import User
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
 
@@ -90,6 +90,9 @@ def submit_new_customer_order(
 ) -> tuple[Customer, str | None]:
     """New customer: the customer, its admin account, the order and its subscriptions,
     all or nothing. A replayed Submit (same key) returns the first customer, no password."""
+    # Two Submits of one wizard at once: the second waits here for the first to commit,
+    # then finds its customer (instead of racing it to the domain check).
+    key_lock("new-customer", provider.pk, idempotency_key)
     lines = _check_lines(lines)
     customer, password = create_customer(
         provider=provider,
