@@ -18,7 +18,7 @@ PYTHON ?= $(shell \
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help run test venv lint format check-deploy clean
+.PHONY: help run test venv lint format check-deploy clean load
 
 help:
 	@echo "make run    set up and serve the portal with demo data at http://127.0.0.1:8000"
@@ -71,6 +71,13 @@ test: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && \
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null && \
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# The load test of issue 7 (RELIABILITY.md §7), not part of `make test`: gunicorn, a Celery
+# worker, PostgreSQL and Redis on loopback, locust headless; about 8 minutes. Knobs are
+# listed in bench/load.py (LOAD_STEP_SECONDS=10 LOAD_DURATION=30s for a smoke run).
+load: $(STAMP)
+	@$(BIN)/python -c "import locust" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[load]"
+	$(BIN)/python bench/load.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -285,6 +285,7 @@ def test_every_post_without_a_csrf_token_is_refused(world):
     assert refused == set(answers), {r: s for r, s in answers.items() if s != 403}
     assert len(answers) >= 40, sorted(answers)  # the sweep really covers ours and allauth's
     assert rows() == before
+    print(f"T5.3: {len(answers)} POST routes without a CSRF token, all 403")
 
 
 def test_htmx_requests_send_the_csrf_token(world):

@@ -109,6 +109,7 @@ def test_every_html_page_sends_the_security_headers(world):
         checked += 1
     assert checked >= 40, checked
     assert not found, "\n".join(found)
+    print(f"T5.4: {checked} HTML responses with every security header")
 
 
 def test_each_response_has_its_own_nonce(world):
