@@ -326,6 +326,10 @@ OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=10.0)
 # Licenses can be reduced, or a subscription cancelled, only this many days after
 # purchase or renewal (the program's rule).
 SUBSCRIPTION_CANCELLATION_WINDOW_DAYS = env.int("SUBSCRIPTION_CANCELLATION_WINDOW_DAYS", default=7)
+# List pages count exactly up to this many rows; past it the total is counted once per
+# LIST_COUNT_CACHE_SECONDS (per query) and kept in the cache (portal/pagination.py).
+LIST_EXACT_COUNT_LIMIT = env.int("LIST_EXACT_COUNT_LIMIT", default=5_000)
+LIST_COUNT_CACHE_SECONDS = env.int("LIST_COUNT_CACHE_SECONDS", default=300)
 # A request waits at most this long for a row another request has locked, then says
 # "try again" (portal/locking.py; pretix uses 3 s).
 LOCK_TIMEOUT = env.str("LOCK_TIMEOUT", default="3s")

@@ -1,6 +1,9 @@
 import django_tables2 as tables
 import django_tables2.export
 from django.core.paginator import Paginator
+from django_tables2.data import TableQuerysetData
+
+from portal.pagination import TablePaginator
 
 # A page holds at most this many rows, whatever ?per_page= asks for: a huge value would
 # load a whole tenant table into one response, and zero or less breaks the paginator.
@@ -31,6 +34,8 @@ class PortalTable(tables.Table):
 
     def paginate(self, paginator_class=Paginator, per_page=None, page=1, *args, **kwargs):
         per_page = min(max(per_page or self._meta.per_page, 1), MAX_PER_PAGE)
+        if paginator_class is Paginator and isinstance(self.data, TableQuerysetData):
+            paginator_class = TablePaginator  # bounded counts, last page read backwards
         return super().paginate(paginator_class, per_page, page, *args, **kwargs)
 
     def as_values(self, exclude_columns=None):
