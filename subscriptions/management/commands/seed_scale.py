@@ -233,6 +233,14 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=10_000)
         parser.add_argument("--subscriptions", type=int, default=50_000)
         parser.add_argument("--delegated", type=float, default=0.4, help="Share delegated.")
+        parser.add_argument(
+            "--small",
+            type=int,
+            default=0,
+            help="Skewed tenants: every provider but the second gets this many customers "
+            "(and a proportional share of the resellers); the second gets the rest. "
+            "Benchmarks compare a small and a huge tenant in one database. Default: even.",
+        )
         parser.add_argument("--seed", type=int, default=7, help="Random seed.")
         parser.add_argument("--no-history", action="store_true", help="Skip activity rows.")
         parser.add_argument("--reset", action="store_true", help="Remove seeded data first.")
@@ -497,10 +505,31 @@ class Command(BaseCommand):
             for uid, org in zip(staff_user_ids, provider_ids + reseller_ids, strict=True)
         )
 
-        # Reseller n partners with provider n mod P: every provider gets an even share.
+        small = opts.get("small") or 0
+        if small and (providers < 2 or small * (providers - 1) >= customers):
+            raise CommandError("--small needs two providers and fewer customers for them.")
+
+        def provider_of_customer(n: int) -> int:
+            if not small:  # contiguous blocks, an even share each
+                return provider_ids[n * providers // customers]
+            if n < small:
+                return provider_ids[0]
+            beyond = n - (customers - small * (providers - 2))
+            return provider_ids[1] if beyond < 0 else provider_ids[2 + beyond // small]
+
+        # Resellers: an even share each (reseller n partners with provider n mod P), or
+        # with --small, the small providers a share in proportion to their customers.
         partners_of = {p: [] for p in provider_ids}
-        for n, reseller in enumerate(reseller_ids):
-            partners_of[provider_ids[n % providers]].append(reseller)
+        if small:
+            each = max(2, resellers * small // customers)
+            small_ids = [provider_ids[0], *provider_ids[2:]]
+            for n, reseller in enumerate(reseller_ids):
+                k = n // each
+                owner = small_ids[k] if k < len(small_ids) else provider_ids[1]
+                partners_of[owner].append(reseller)
+        else:
+            for n, reseller in enumerate(reseller_ids):
+                partners_of[provider_ids[n % providers]].append(reseller)
         self.counts["partnerships"] = Copier(
             c, Partnership, "created_at updated_at started_at provider_id reseller_id"
         )(
@@ -512,7 +541,7 @@ class Command(BaseCommand):
         # Customers: contiguous blocks per provider; a share delegated to a partner.
         cust_provider, cust_reseller, cust_created, cust_name = [], [], [], []
         for n in range(customers):
-            provider = provider_ids[n * providers // customers]
+            provider = provider_of_customer(n)
             partners = partners_of[provider]
             reseller = rng.choice(partners) if partners and rng.random() < delegated else None
             cust_provider.append(provider)
