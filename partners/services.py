@@ -34,7 +34,14 @@ def record_event(
     **data,
 ) -> AuditEvent:
     """Write the one activity entry for a change. `org` acted; `provider` and `reseller`
-    are the sides it concerns, who will see it on their Activity page."""
+    are the sides it concerns, who will see it on their Activity page. The acting
+    organization is one of them (what `AuditEvent.visible_to` relies on)."""
+    if org.is_provider:
+        provider = provider or org
+    else:
+        reseller = reseller or org
+    if org not in (provider, reseller):
+        raise ValueError(f"{org} acted on a relationship it is not part of")
     with org_scope(org):
         return AuditEvent.objects.create(
             organization=org,

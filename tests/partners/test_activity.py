@@ -288,3 +288,32 @@ def test_admin_actions_go_through_the_same_rules_and_log(world, partnered, clien
         {"action": "suspend", "_selected_action": [subscription.pk]},
     )
     assert len(changes()) == before + 4
+
+
+def test_the_acting_organization_is_always_a_side_of_its_entry(world):
+    """AuditEvent.visible_to is one indexed column (provider, or reseller) because
+    record_event puts the acting organization on its own side."""
+    from partners.services import record_event
+
+    with unscoped("the service under test"):
+        own = record_event(org=world.provider, actor=world.provider_admin, verb="member.added")
+        theirs = record_event(
+            org=world.reseller,
+            actor=world.reseller_admin,
+            verb="partnership.accepted",
+            provider=world.provider,
+        )
+        assert (own.provider, own.reseller) == (world.provider, None)
+        assert (theirs.provider, theirs.reseller) == (world.provider, world.reseller)
+        with pytest.raises(ValueError, match="not part of"):
+            record_event(
+                org=world.reseller,
+                actor=world.reseller_admin,
+                verb="x.y",
+                reseller=ResellerFactory(),
+            )
+    for org, seen in ((world.provider, {own, theirs}), (world.reseller, {theirs})):
+        with org_scope(org):
+            assert set(AuditEvent.objects.filter(AuditEvent.visible_to(org))) >= seen
+    with org_scope(world.reseller):
+        assert own not in AuditEvent.objects.filter(AuditEvent.visible_to(world.reseller))
