@@ -104,9 +104,16 @@ class Customer(TimeStamped):
                 name="customers_customer_domain_lowercase",
             ),
         ]
+        # Each list read walks one of these in order and stops after a page: the id
+        # is the paginator's tiebreak. Search has trigram indexes too (PostgreSQL only,
+        # migration 0002).
         indexes = [
-            models.Index(fields=["provider", "company_name"]),
-            models.Index(fields=["reseller", "company_name"]),
+            models.Index(fields=["provider", "company_name", "id"], name="customer_provider_name"),
+            models.Index(
+                fields=["provider", "reseller", "company_name", "id"],
+                name="customer_provider_reseller",
+            ),
+            models.Index(fields=["reseller", "company_name", "id"], name="customer_reseller_name"),
             models.Index(fields=["provider", "-created_at"]),
         ]
 

@@ -40,7 +40,9 @@ class TablePaginator(Paginator):
         queryset = self.object_list.data.data
         ordering = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
         if not any(str(field).lstrip("-") in ("pk", "id") for field in ordering):
-            ordering.append("pk")  # a total order: equal names never straddle two pages
+            # A total order, so equal names never straddle two pages; in the direction
+            # of the last key, so one index (..., name, id) serves both directions.
+            ordering.append("-pk" if str(ordering[-1]).startswith("-") else "pk")
         return queryset.order_by(*ordering)
 
     @cached_property
@@ -70,7 +72,8 @@ class TablePaginator(Paginator):
             records.reverse()
         else:
             records = list(self.queryset[bottom:top])
-        rows = [BoundRow(record, table=self.table) for record in records]
+        row = getattr(self.table, "row_class", BoundRow)
+        rows = [row(record, table=self.table) for record in records]
         return self._get_page(rows, number, self)
 
 
