@@ -2,11 +2,11 @@ import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
-from portal.tables import PortalTable
+from portal.tables import LeanTemplateColumn, PortalTable
 
 
 class CustomerTable(PortalTable):
-    expand = tables.TemplateColumn(
+    expand = LeanTemplateColumn(
         template_name="customers/_customer_expand.html",
         verbose_name="",
         orderable=False,

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partners.activity import changes, describe
 from partners.models import AuditEvent, Membership, Partnership
-from portal.tables import PortalTable
+from portal.tables import LeanTemplateColumn, PortalTable
 
 
 class MemberTable(PortalTable):
@@ -15,7 +15,7 @@ class MemberTable(PortalTable):
     email = tables.Column(accessor="user__email", verbose_name=_("Email"))
     role = tables.Column(verbose_name=_("Role"))
     created_at = tables.DateColumn(verbose_name=_("Member since"))
-    actions = tables.TemplateColumn(
+    actions = LeanTemplateColumn(
         template_name="partners/_member_actions.html",
         verbose_name=_("Actions"),
         orderable=False,
@@ -37,10 +37,10 @@ class TeamInvitationTable(PortalTable):
     role = tables.Column(verbose_name=_("Role"))
     invited_by = tables.Column(verbose_name=_("Invited by"), accessor="invited_by__email")
     created_at = tables.DateTimeColumn(verbose_name=_("Sent"), format="SHORT_DATETIME_FORMAT")
-    state = tables.TemplateColumn(
+    state = LeanTemplateColumn(
         template_name="partners/_invitation_state.html", verbose_name=_("State"), orderable=False
     )
-    actions = tables.TemplateColumn(
+    actions = LeanTemplateColumn(
         template_name="partners/_invitation_actions.html",
         verbose_name=_("Actions"),
         orderable=False,
@@ -58,7 +58,7 @@ class PartnerResellerTable(PortalTable):
     started_at = tables.DateColumn(verbose_name=_("Partnership since"))
     customer_count = tables.Column(verbose_name=_("Customers"))
     subscription_count = tables.Column(verbose_name=_("Subscriptions"))
-    actions = tables.TemplateColumn(
+    actions = LeanTemplateColumn(
         template_name="partners/_reseller_actions.html",
         verbose_name=_("Actions"),
         orderable=False,
@@ -84,20 +84,20 @@ class PartnerResellerTable(PortalTable):
 
 
 class PartnershipRequestTable(PortalTable):
-    email = tables.TemplateColumn(
+    email = LeanTemplateColumn(
         template_name="partners/_request_recipient.html", verbose_name=_("Sent to")
     )
-    state = tables.TemplateColumn(
+    state = LeanTemplateColumn(
         template_name="partners/_request_state.html", verbose_name=_("State"), orderable=False
     )
     requested_by = tables.Column(accessor="requested_by__email", verbose_name=_("Requested by"))
     created_at = tables.DateTimeColumn(verbose_name=_("Requested"), format="SHORT_DATETIME_FORMAT")
-    delivery = tables.TemplateColumn(
+    delivery = LeanTemplateColumn(
         template_name="partners/_request_delivery.html",
         verbose_name=_("Email delivery"),
         orderable=False,
     )
-    actions = tables.TemplateColumn(
+    actions = LeanTemplateColumn(
         template_name="partners/_request_actions.html", verbose_name=_("Actions"), orderable=False
     )
 
@@ -111,7 +111,7 @@ class PartnerProviderTable(PortalTable):
     name = tables.Column(accessor="provider__name", verbose_name=_("Indirect provider"))
     partner_id = tables.Column(accessor="provider__partner_id", verbose_name=_("Partner ID"))
     started_at = tables.DateColumn(verbose_name=_("Partnership since"))
-    actions = tables.TemplateColumn(
+    actions = LeanTemplateColumn(
         template_name="partners/_provider_actions.html",
         verbose_name=_("Actions"),
         orderable=False,
