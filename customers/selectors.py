@@ -1,7 +1,7 @@
 """Reads for customers. Visibility (provider, delegated reseller, the customer itself) is
 the Customer model's own rule, applied by the scoped manager; selectors narrow further."""
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import FETCH_RAISE, Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from customers.models import Customer
@@ -32,6 +32,7 @@ def customer_list(*, org: Organization) -> QuerySet[Customer]:
         Customer.objects.filter(Customer.visible_to(org))
         .select_related("provider", "reseller")
         .annotate(subscription_count=live_subscription_count())
+        .fetch_mode(FETCH_RAISE)  # a page that needs more must say so here, not N+1
     )
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
+from django_tables2 import RequestConfig, SingleTableMixin
 
 from customers import services
 from customers.filters import CustomerFilter
@@ -95,10 +95,18 @@ class CustomerRowView(CustomerMixin, TemplateView):
 
 
 class CustomerDetailView(CustomerMixin, TemplateView):
-    """Account tab."""
+    """The customer's account and its Subscriptions (a table, 25 to a page)."""
 
     action = "customers.view"
     template_name = "customers/customer_detail.html"
+
+    def get_context_data(self, **kwargs):
+        from subscriptions.selectors import subscription_list
+        from subscriptions.tables import CustomerSubscriptionTable
+
+        table = CustomerSubscriptionTable(subscription_list(customer=self.get_customer()))
+        RequestConfig(self.request, paginate={"per_page": 25}).configure(table)
+        return super().get_context_data(subscriptions=table, **kwargs)
 
 
 class CustomerEditView(CustomerMixin, FormView):

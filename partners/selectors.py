@@ -1,6 +1,6 @@
 """Reads for the partners app. Tenant data is always narrowed by the organization passed in."""
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import FETCH_RAISE, Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -34,7 +34,9 @@ def memberships_of(*, user: User) -> QuerySet[Membership]:
 
 
 def member_list(*, org: Organization) -> QuerySet[Membership]:
-    return Membership.objects.select_related("user").filter(organization=org)
+    return (
+        Membership.objects.select_related("user").filter(organization=org).fetch_mode(FETCH_RAISE)
+    )
 
 
 def admin_count(*, org: Organization) -> int:
@@ -46,6 +48,7 @@ def team_invitation_list(*, org: Organization) -> QuerySet[TeamInvitation]:
         TeamInvitation.objects.filter(organization=org, accepted_at=None, revoked_at=None)
         .select_related("invited_by")
         .order_by("-created_at")
+        .fetch_mode(FETCH_RAISE)
     )
 
 
@@ -67,8 +70,10 @@ def team_invitation_by_digest(*, digest: str) -> TeamInvitation | None:
 
 def activity_list(*, org: Organization) -> QuerySet[AuditEvent]:
     """What the organization did, and what others did to relationships it is part of."""
-    return AuditEvent.objects.filter(AuditEvent.visible_to(org)).select_related(
-        "actor", "organization"
+    return (
+        AuditEvent.objects.filter(AuditEvent.visible_to(org))
+        .select_related("actor", "organization")
+        .fetch_mode(FETCH_RAISE)
     )
 
 
@@ -108,6 +113,7 @@ def partner_reseller_list(*, org: Organization) -> QuerySet[Partnership]:
             subscription_count=Coalesce(Subquery(subscriptions), 0),
         )
         .order_by("reseller__name", "pk")
+        .fetch_mode(FETCH_RAISE)
     )
 
 
@@ -117,6 +123,7 @@ def partner_provider_list(*, org: Organization) -> QuerySet[Partnership]:
         Partnership.objects.filter(reseller=org, ended_at=None)
         .select_related("provider")
         .order_by("provider__name", "pk")
+        .fetch_mode(FETCH_RAISE)
     )
 
 
@@ -133,6 +140,7 @@ def partnership_request_list(*, org: Organization) -> QuerySet[PartnershipReques
         PartnershipRequest.objects.filter(provider=org)
         .select_related("requested_by", "outbound_email", "reseller")
         .order_by("-created_at", "-pk")
+        .fetch_mode(FETCH_RAISE)
     )
 
 

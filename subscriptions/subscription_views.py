@@ -36,6 +36,7 @@ from subscriptions.selectors import (
     orderable_offers,
     subscription_detail,
     subscription_history,
+    subscription_table,
     upgrade_offers,
 )
 from subscriptions.tables import SubscriptionTable
@@ -384,4 +385,4 @@ class SubscriptionListView(OrgView, SingleTableMixin, TemplateView):
     table_pagination = {"per_page": 25}
 
     def get_table_data(self):
-        return subscription_detail(org=self.request.org).order_by("customer__company_name", "pk")
+        return subscription_table(org=self.request.org).order_by("customer__company_name", "pk")

@@ -1,13 +1,13 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from portal.tables import PortalTable
+from portal.tables import LeanTemplateColumn, PortalTable
 from subscriptions.models import Subscription
 
 
 class SubscriptionTable(PortalTable):
     customer = tables.Column(accessor="customer__company_name", verbose_name=_("Customer"))
-    offer = tables.TemplateColumn(
+    offer = LeanTemplateColumn(
         template_name="subscriptions/_subscription_link.html",
         verbose_name=_("Offer"),
         order_by="offer__name",
@@ -17,7 +17,7 @@ class SubscriptionTable(PortalTable):
     reseller = tables.Column(
         accessor="reseller__name", verbose_name=_("Incentive association"), default="—"
     )
-    support_contact = tables.TemplateColumn(
+    support_contact = LeanTemplateColumn(
         template_name="subscriptions/_support_contact.html",
         verbose_name=_("Designated support contact"),
         orderable=False,
@@ -28,3 +28,29 @@ class SubscriptionTable(PortalTable):
         fields = ()
         sequence = ("customer", "offer", "quantity", "status", "reseller", "support_contact")
         empty_text = _("No subscriptions yet.")
+
+
+class CustomerSubscriptionTable(PortalTable):
+    """A customer's Subscriptions (its page's section), newest first."""
+
+    offer = LeanTemplateColumn(
+        template_name="subscriptions/_subscription_link.html",
+        verbose_name=_("Offer"),
+        order_by="offer__name",
+    )
+    quantity = tables.Column(verbose_name=_("Licenses"))
+    status = tables.Column(verbose_name=_("Status"))
+    billing = tables.Column(
+        accessor="term", verbose_name=_("Billing"), orderable=False, empty_values=()
+    )
+    renewal_date = tables.DateColumn(verbose_name=_("Renews"), format="SHORT_DATE_FORMAT")
+
+    class Meta(PortalTable.Meta):
+        model = Subscription
+        fields = ()
+        sequence = ("offer", "quantity", "status", "billing", "renewal_date")
+        empty_text = _("No subscriptions yet.")
+        prefix = "subscriptions-"
+
+    def render_billing(self, record):
+        return f"{record.get_term_display()} · {record.get_billing_frequency_display()}"

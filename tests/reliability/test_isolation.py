@@ -547,8 +547,11 @@ def test_filter_choices_list_only_what_the_role_sees(t1):
         o["r1"], o["r2"]
     )
     assert _options(page("r1", "customers:list"), "provider") == {""} | _ids(o["p1"])
-    # Activity "User": people who acted on entries the organization may see.
-    assert _options(page("r1", "activity"), "actor") == {""} | _ids(users["p1"], users["r1"])
+    # Activity "User": the organization's own members, and people who acted on entries
+    # it may see (P1's admin on R1's partnership; R1m is R1's, though idle).
+    r1_members = [m.user for m in t1.members.values() if m.organization_id == o["r1"].pk]
+    assert len(r1_members) == 2
+    assert _options(page("r1", "activity"), "actor") == {""} | _ids(users["p1"], *r1_members)
     assert _options(page("r2", "activity"), "actor") == {""} | _ids(users["r2"])
     assert _options(page("p2", "activity"), "actor") == {""} | _ids(users["p2"])
 
