@@ -5,9 +5,10 @@ set) and reaches page n with OFFSET (n - 1) x per_page, so the last page of a mi
 rows reads a million rows. `TablePaginator` instead:
 
 - counts exactly only up to `LIST_EXACT_COUNT_LIMIT` rows (a COUNT over a LIMIT); past
-  that the total comes from the cache (`LIST_COUNT_CACHE_SECONDS`), counted at most once
-  per period for each query (its SQL, tenant ids included, is the key), so the page
-  numbers of a huge list may be a few minutes behind;
+  that the total is counted once and kept in the cache for `LIST_COUNT_CACHE_SECONDS`
+  (the key is the query's SQL, tenant ids included), and while it is there the cache
+  answers without a query, so the page numbers of a huge list may be a few minutes
+  behind;
 - reads the back half of a long list backwards (the reversed ordering, a short OFFSET
   from the end), so the last page costs what the first does;
 - orders by the primary key after the table's own ordering, so pages never overlap or
@@ -48,15 +49,27 @@ class TablePaginator(Paginator):
     @cached_property
     def count(self) -> int:
         limit = settings.LIST_EXACT_COUNT_LIMIT
-        counting = self.queryset.order_by()
+        # Only the ids: annotations (a per-row subquery of subscriptions) would otherwise
+        # be computed for every row counted.
+        counting = self.queryset.order_by().values("pk")
+        key = _cache_key(counting)
+        cached = cache.get(key) if key else None
+        if cached is not None:  # a huge list, counted in the last few minutes
+            self.estimated = True
+            return cached
         bounded = counting[: limit + 1].count()
         if bounded <= limit:
             return bounded
         self.estimated = True
-        key = _cache_key(counting)
-        if key is None:
-            return counting.count()
-        return cache.get_or_set(key, counting.count, settings.LIST_COUNT_CACHE_SECONDS)
+        total = counting.count()
+        if key:
+            cache.set(key, total, settings.LIST_COUNT_CACHE_SECONDS)
+        return total
+
+    def validate_number(self, number):
+        if number == "last":  # as Django's ListView: ?page=last
+            number = self.num_pages
+        return super().validate_number(number)
 
     def page(self, number):
         number = self.validate_number(number)
