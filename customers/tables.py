@@ -1,13 +1,15 @@
 import django_tables2 as tables
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
-from portal.tables import LeanTemplateColumn, PortalTable
+from portal.tables import DateColumn, PortalTable
 
 
 class CustomerTable(PortalTable):
-    expand = LeanTemplateColumn(
-        template_name="customers/_customer_expand.html",
+    expand = tables.Column(
+        accessor="pk",
         verbose_name="",
         orderable=False,
         exclude_from_export=True,
@@ -25,7 +27,7 @@ class CustomerTable(PortalTable):
         default="—",
     )
     subscription_count = tables.Column(verbose_name=_("Subscriptions"))
-    created_at = tables.DateColumn(verbose_name=_("Created"))
+    created_at = DateColumn(verbose_name=_("Created"))
 
     class Meta(PortalTable.Meta):
         model = Customer
@@ -43,16 +45,22 @@ class CustomerTable(PortalTable):
         empty_text = _("No customers match these filters.")
         row_attrs = {"id": lambda record: f"customer-{record.pk}"}
 
+    def render_expand(self, record):
+        # The down arrow: htmx inserts the row's details after it (customers:row).
+        row = self.object_url("customers:row", record.pk)
+        return format_html(
+            '<a class="expander" href="{url}" hx-get="{url}" hx-target="#customer-{pk}" '
+            'hx-swap="afterend" role="button" aria-expanded="false" '
+            'aria-controls="customer-{pk}-details" data-expander aria-label="{label}">'
+            '<span aria-hidden="true">▾</span></a>',
+            url=row,
+            pk=record.pk,
+            label=gettext("Show details of %(name)s") % {"name": record.company_name},
+        )
+
     def render_company_name(self, record, value):
-        from django.utils.html import format_html
-
-        return format_html('<a href="{}">{}</a>', self.detail_url(record), value)
-
-    def detail_url(self, record) -> str:
-        from django.urls import reverse
-
-        return reverse(
-            "customers:detail", kwargs={"org_slug": self.request.org.slug, "pk": record.pk}
+        return format_html(
+            '<a href="{}">{}</a>', self.object_url("customers:detail", record.pk), value
         )
 
     def value_reseller(self, value) -> str:

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partners.activity import changes, describe
 from partners.models import AuditEvent, Membership, Partnership
-from portal.tables import LeanTemplateColumn, PortalTable
+from portal.tables import DateColumn, DateTimeColumn, LeanTemplateColumn, PortalTable
 
 
 class MemberTable(PortalTable):
@@ -14,7 +14,7 @@ class MemberTable(PortalTable):
     )
     email = tables.Column(accessor="user__email", verbose_name=_("Email"))
     role = tables.Column(verbose_name=_("Role"))
-    created_at = tables.DateColumn(verbose_name=_("Member since"))
+    created_at = DateColumn(verbose_name=_("Member since"))
     actions = LeanTemplateColumn(
         template_name="partners/_member_actions.html",
         verbose_name=_("Actions"),
@@ -36,7 +36,7 @@ class TeamInvitationTable(PortalTable):
     email = tables.Column(verbose_name=_("Email"))
     role = tables.Column(verbose_name=_("Role"))
     invited_by = tables.Column(verbose_name=_("Invited by"), accessor="invited_by__email")
-    created_at = tables.DateTimeColumn(verbose_name=_("Sent"), format="SHORT_DATETIME_FORMAT")
+    created_at = DateTimeColumn(verbose_name=_("Sent"), format="SHORT_DATETIME_FORMAT")
     state = LeanTemplateColumn(
         template_name="partners/_invitation_state.html", verbose_name=_("State"), orderable=False
     )
@@ -55,7 +55,7 @@ class TeamInvitationTable(PortalTable):
 class PartnerResellerTable(PortalTable):
     name = tables.Column(accessor="reseller__name", verbose_name=_("Indirect reseller"))
     partner_id = tables.Column(accessor="reseller__partner_id", verbose_name=_("Partner ID"))
-    started_at = tables.DateColumn(verbose_name=_("Partnership since"))
+    started_at = DateColumn(verbose_name=_("Partnership since"))
     customer_count = tables.Column(verbose_name=_("Customers"))
     subscription_count = tables.Column(verbose_name=_("Subscriptions"))
     actions = LeanTemplateColumn(
@@ -91,7 +91,7 @@ class PartnershipRequestTable(PortalTable):
         template_name="partners/_request_state.html", verbose_name=_("State"), orderable=False
     )
     requested_by = tables.Column(accessor="requested_by__email", verbose_name=_("Requested by"))
-    created_at = tables.DateTimeColumn(verbose_name=_("Requested"), format="SHORT_DATETIME_FORMAT")
+    created_at = DateTimeColumn(verbose_name=_("Requested"), format="SHORT_DATETIME_FORMAT")
     delivery = LeanTemplateColumn(
         template_name="partners/_request_delivery.html",
         verbose_name=_("Email delivery"),
@@ -110,7 +110,7 @@ class PartnershipRequestTable(PortalTable):
 class PartnerProviderTable(PortalTable):
     name = tables.Column(accessor="provider__name", verbose_name=_("Indirect provider"))
     partner_id = tables.Column(accessor="provider__partner_id", verbose_name=_("Partner ID"))
-    started_at = tables.DateColumn(verbose_name=_("Partnership since"))
+    started_at = DateColumn(verbose_name=_("Partnership since"))
     actions = LeanTemplateColumn(
         template_name="partners/_provider_actions.html",
         verbose_name=_("Actions"),
@@ -126,7 +126,7 @@ class PartnerProviderTable(PortalTable):
 
 
 class ActivityTable(PortalTable):
-    created_at = tables.DateTimeColumn(verbose_name=_("When"), format="SHORT_DATETIME_FORMAT")
+    created_at = DateTimeColumn(verbose_name=_("When"), format="SHORT_DATETIME_FORMAT")
     actor = tables.Column(accessor="actor__email", verbose_name=_("Who"), default="—")
     organization = tables.Column(accessor="organization__name", verbose_name=_("On behalf of"))
     verb = tables.Column(verbose_name=_("What"))

@@ -4,9 +4,12 @@ from itertools import count
 import django_tables2 as tables
 import django_tables2.export
 from django.core.paginator import Paginator
+from django.template.defaultfilters import date as date_filter
 from django.template.loader import get_template
+from django.urls import reverse
 from django.utils.formats import localize
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.timezone import template_localtime
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.data import TableQuerysetData
@@ -18,6 +21,29 @@ from portal.pagination import TablePaginator
 # A page holds at most this many rows, whatever ?per_page= asks for: a huge value would
 # load a whole tenant table into one response, and zero or less breaks the paginator.
 MAX_PER_PAGE = 100
+
+
+class DateColumn(tables.DateColumn):
+    """tables2's DateColumn (isoformat in exports), rendered by the date filter itself:
+    upstream is a TemplateColumn that compiles `{{ value|date:... }}` for every cell."""
+
+    def __init__(self, format=None, short=True, *args, **kwargs):
+        super().__init__(format, short, *args, **kwargs)
+        self.date_format = format or ("SHORT_DATE_FORMAT" if short else "DATE_FORMAT")
+
+    def render(self, value):
+        return date_filter(template_localtime(value), self.date_format) or self.default
+
+
+class DateTimeColumn(tables.DateTimeColumn):
+    """tables2's DateTimeColumn (isoformat in exports), rendered without a template."""
+
+    def __init__(self, format=None, short=True, *args, **kwargs):
+        super().__init__(format, short, *args, **kwargs)
+        self.date_format = format or ("SHORT_DATETIME_FORMAT" if short else "DATETIME_FORMAT")
+
+    def render(self, value):
+        return date_filter(template_localtime(value), self.date_format) or self.default
 
 
 class LeanTemplateColumn(tables.TemplateColumn):
@@ -48,6 +74,44 @@ class LeanRow(BoundRow):
     @property
     def lean_cells(self):
         return [(plan.td(self), plan.content(self)) for plan in self._table.cell_plans]
+
+    @property
+    def html(self):
+        """The whole <tr>, as tables2's template loop writes it, in one piece."""
+        cells = format_html_join("", "<td {}>{}</td>", self.lean_cells)
+        return format_html("<tr {}>{}</tr>", self.attrs.as_html(), cells)
+
+    @property
+    def attrs(self):
+        """tables2's row attributes (Meta.row_attrs, then odd/even), with each callable's
+        signature read once per table instead of once per row."""
+        table, record = self._table, self._record
+        attrs = {}
+        for name, value in table.row_attr_plans:
+            attrs[name] = value(table=table, record=record) if isinstance(value, _Call) else value
+        parity = self.get_even_odd_css_class()
+        attrs["class"] = f"{attrs['class']} {parity}" if attrs.get("class") else parity
+        return AttributeDict(attrs)
+
+
+class _Call:
+    """A callable and its signature, read once: called with the arguments it takes, as
+    tables2's call_with_appropriate does on every call."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.args, self.catch_all = signature(fn)
+
+    def __call__(self, **available):
+        if self.catch_all:
+            return self.fn(**available)
+        if any(arg not in available for arg in self.args):
+            return None
+        return self.fn(**{arg: available[arg] for arg in self.args})
+
+
+# A primary key no row has: object_url reverses with it, then puts the row's pk in.
+_PK = 987654321987654321
 
 
 class LeanRows(BoundRows):
@@ -127,8 +191,10 @@ class CellPlan:
         return self._localized(content)
 
     def _localized(self, content):
+        # What the template's {{ cell }} (or |localize, |unlocalize) did: local time,
+        # localized numbers and dates, escaped unless already safe.
         if self.localize is None:
-            return content
+            return conditional_escape(localize(template_localtime(content)))
         return conditional_escape(localize(content, use_l10n=self.localize))
 
 
@@ -147,6 +213,27 @@ class PortalTable(tables.Table):
     @cached_property
     def cell_plans(self) -> list[CellPlan]:
         return [CellPlan(self, column) for column in self.columns]
+
+    @cached_property
+    def row_attr_plans(self) -> list[tuple]:
+        return [
+            (name, _Call(value) if callable(value) else value)
+            for name, value in self.row_attrs.items()
+        ]
+
+    def object_url(self, name: str, pk: int, **kwargs) -> str:
+        """reverse(name, org_slug=this organization, pk=pk, **kwargs), resolved once per
+        table and name: the URL resolver costs more than the rest of a cell."""
+        key = (name, *sorted(kwargs.items()))
+        pattern = self._url_patterns.get(key)
+        if pattern is None:
+            pattern = reverse(name, kwargs={"org_slug": self.request.org.slug, "pk": _PK, **kwargs})
+            self._url_patterns[key] = pattern
+        return pattern.replace(str(_PK), str(pk))
+
+    @cached_property
+    def _url_patterns(self) -> dict:
+        return {}
 
     class Meta:
         template_name = "tables/table.html"
@@ -169,6 +256,9 @@ class PortalTable(tables.Table):
         per_page = min(max(per_page or self._meta.per_page, 1), MAX_PER_PAGE)
         if paginator_class is Paginator and isinstance(self.data, TableQuerysetData):
             paginator_class = TablePaginator  # bounded counts, last page read backwards
+            request = getattr(self, "request", None)
+            if request is not None and request.GET.get(self.prefixed_page_field) == "last":
+                page = "last"  # RequestConfig drops what int() refuses
         return super().paginate(paginator_class, per_page, page, *args, **kwargs)
 
     def as_values(self, exclude_columns=None):

@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from portal.tables import LeanTemplateColumn, PortalTable
+from portal.tables import DateColumn, LeanTemplateColumn, PortalTable
 from subscriptions.models import Subscription
 
 
@@ -43,7 +43,7 @@ class CustomerSubscriptionTable(PortalTable):
     billing = tables.Column(
         accessor="term", verbose_name=_("Billing"), orderable=False, empty_values=()
     )
-    renewal_date = tables.DateColumn(verbose_name=_("Renews"), format="SHORT_DATE_FORMAT")
+    renewal_date = DateColumn(verbose_name=_("Renews"), format="SHORT_DATE_FORMAT")
 
     class Meta(PortalTable.Meta):
         model = Subscription
