@@ -1,4 +1,5 @@
 import django_filters
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -30,10 +31,22 @@ class CustomerFilter(django_filters.FilterSet):
         super().__init__(*args, request=request, **kwargs)
         if request.org.is_provider:
             del self.filters["provider"]
-            choices = [(NO_RESELLER, _("No reseller"))] + [
-                (str(r.pk), r.name) for r in _partners(request)
+            reseller = self.filters["reseller"]
+            partners = _partners(request)
+            limit = settings.FILTER_CHOICES_LIMIT
+            listed = list(partners[: limit + 1])
+            if len(listed) > limit:
+                # Thousands of <option>s cost more than the page and help nobody: list
+                # the chosen one (a link from Indirect resellers) and say where to pick.
+                chosen = str((self.data or {}).get("reseller", ""))
+                listed = list(partners.filter(pk=chosen)) if chosen.isdigit() else []
+                reseller.extra["help_text"] = _(
+                    "To see one reseller's customers, select Customers on its row of the "
+                    "Indirect resellers page."
+                )
+            reseller.extra["choices"] = [(NO_RESELLER, _("No reseller"))] + [
+                (str(r.pk), r.name) for r in listed
             ]
-            self.filters["reseller"].extra["choices"] = choices
         else:
             del self.filters["reseller"]
 

@@ -330,6 +330,9 @@ SUBSCRIPTION_CANCELLATION_WINDOW_DAYS = env.int("SUBSCRIPTION_CANCELLATION_WINDO
 # LIST_COUNT_CACHE_SECONDS (per query) and kept in the cache (portal/pagination.py).
 LIST_EXACT_COUNT_LIMIT = env.int("LIST_EXACT_COUNT_LIMIT", default=5_000)
 LIST_COUNT_CACHE_SECONDS = env.int("LIST_COUNT_CACHE_SECONDS", default=300)
+# A filter lists its choices up to this many; past it, only the chosen one (and says how
+# to choose another), so a provider with 5,000 resellers does not get 5,000 <option>s.
+FILTER_CHOICES_LIMIT = env.int("FILTER_CHOICES_LIMIT", default=200)
 # A request waits at most this long for a row another request has locked, then says
 # "try again" (portal/locking.py; pretix uses 3 s).
 LOCK_TIMEOUT = env.str("LOCK_TIMEOUT", default="3s")
