@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -79,6 +80,31 @@ def test_a_foreign_reseller_in_the_filter_is_refused(world, delegation, client_f
     )
     assert "Select a valid choice" in page.content.decode()
     assert other.name not in page.content.decode()
+
+
+def test_a_provider_with_more_resellers_than_a_filter_lists(
+    world, delegation, client_for, settings
+):
+    """Past FILTER_CHOICES_LIMIT partners the select offers the chosen reseller only (the
+    Customers button of Indirect resellers links here with it) and says how to pick."""
+    settings.FILTER_CHOICES_LIMIT = 2
+    with unscoped("test setup"):
+        for name in ("Zeta Partner", "Yotta Partner"):
+            Partnership.objects.create(provider=world.provider, reseller=ResellerFactory(name=name))
+    client = client_for(world.provider_admin)
+    page = client.get(url(world.provider, "customers:list")).content.decode()
+    select = page[
+        page.index('name="reseller"') : page.index("</select>", page.index('name="reseller"'))
+    ]
+    assert re.findall(r'<option value="([^"]*)"', select) == ["", "none"]
+    assert "select Customers on its row of the Indirect resellers page" in page
+    page = client.get(url(world.provider, "customers:list"), {"reseller": world.reseller.pk})
+    html = page.content.decode()
+    assert f'<option value="{world.reseller.pk}" selected>{world.reseller.name}</option>' in html
+    assert "Adatum Corp" in html and "Coho Winery" not in html and "Zeta Partner" not in html
+    other = ResellerFactory()
+    page = client.get(url(world.provider, "customers:list"), {"reseller": other.pk})
+    assert "Select a valid choice" in page.content.decode()
 
 
 def test_customers_export_csv(world, delegation, client_for):
