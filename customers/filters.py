@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from partners.models import Organization
-from partners.selectors import active_partner_organizations
+from partners.selectors import active_partner_organizations, partnership_count
 
 NO_RESELLER = "none"
 
@@ -34,18 +34,17 @@ class CustomerFilter(django_filters.FilterSet):
             reseller = self.filters["reseller"]
             partners = _partners(request)
             limit = settings.FILTER_CHOICES_LIMIT
-            listed = list(partners[: limit + 1])
-            if len(listed) > limit:
+            if partnership_count(org=request.org, limit=limit + 1) > limit:
                 # Thousands of <option>s cost more than the page and help nobody: list
                 # the chosen one (a link from Indirect resellers) and say where to pick.
                 chosen = str((self.data or {}).get("reseller", ""))
-                listed = list(partners.filter(pk=chosen)) if chosen.isdigit() else []
+                partners = partners.filter(pk=chosen) if chosen.isdigit() else partners.none()
                 reseller.extra["help_text"] = _(
                     "To see one reseller's customers, select Customers on its row of the "
                     "Indirect resellers page."
                 )
             reseller.extra["choices"] = [(NO_RESELLER, _("No reseller"))] + [
-                (str(r.pk), r.name) for r in listed
+                (str(r.pk), r.name) for r in partners
             ]
         else:
             del self.filters["reseller"]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from partners.counts import forget_reseller_counts
 from partners.models import Organization, Partnership
 from partners.services import record_event
 from portal.locking import bounded_atomic, lock_one
@@ -138,6 +139,8 @@ def create_customer(
             EmailAddress.objects.create(user=admin, email=username, verified=True, primary=True)
             customer.admin_user = admin
             customer.save()
+            if customer.reseller_id:
+                forget_reseller_counts(provider_id=provider.pk)
     except IntegrityError as exc:
         # A concurrent Submit with the same key, or the same domain, won the race.
         existing = Customer._base_manager.filter(
@@ -195,6 +198,7 @@ def set_customer_reseller(
         return customer
     customer.reseller = reseller
     customer.save(update_fields=["reseller", "updated_at"])
+    forget_reseller_counts(provider_id=customer.provider_id)
     if previous is None:
         verb = "customer.reseller_assigned"
     elif reseller is None:

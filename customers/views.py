@@ -51,7 +51,11 @@ class CustomerListView(OrgView, ExportMixin, SingleTableMixin, FilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["can_add"] = can(self.request.membership, "customers.add")
-        context["has_customers"] = customer_list(org=self.request.org).exists()
+        # Rows on this page answer it without another query; only an empty page asks
+        # whether the filters hid every customer or there are none.
+        context["has_customers"] = (
+            context["table"].paginator.count > 0 or customer_list(org=self.request.org).exists()
+        )
         return context
 
 

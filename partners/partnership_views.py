@@ -71,7 +71,10 @@ class ResellerListView(OrgView, ExportMixin, SingleTableMixin, FilterView):
         )
         RequestConfig(self.request, paginate={"per_page": 10}).configure(requests)
         context["request_table"] = requests
-        context["has_partners"] = partner_reseller_list(org=self.request.org).exists()
+        context["has_partners"] = (
+            context["table"].paginator.count > 0
+            or partner_reseller_list(org=self.request.org).exists()
+        )
         context["can_request"] = can(self.request.membership, "partnerships.request")
         context["can_add_customer"] = can(self.request.membership, "customers.add")
         context["can_end"] = can(self.request.membership, "partnerships.end")

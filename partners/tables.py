@@ -1,7 +1,10 @@
+from functools import cached_property
+
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
 from partners.activity import changes, describe
+from partners.counts import reseller_counts
 from partners.models import AuditEvent, Membership, Partnership
 from portal.tables import DateColumn, DateTimeColumn, LeanTemplateColumn, PortalTable
 
@@ -53,11 +56,18 @@ class TeamInvitationTable(PortalTable):
 
 
 class PartnerResellerTable(PortalTable):
+    count_order_by = ("reseller_id",)  # the active-partnership index (provider, reseller)
     name = tables.Column(accessor="reseller__name", verbose_name=_("Indirect reseller"))
     partner_id = tables.Column(accessor="reseller__partner_id", verbose_name=_("Partner ID"))
     started_at = DateColumn(verbose_name=_("Partnership since"))
-    customer_count = tables.Column(verbose_name=_("Customers"))
-    subscription_count = tables.Column(verbose_name=_("Subscriptions"))
+    # Counted for the rows shown (partners/counts.py), so not sortable: sorting 5,000
+    # resellers by a count means counting all of them.
+    customer_count = tables.Column(
+        verbose_name=_("Customers"), accessor="reseller_id", orderable=False, empty_values=()
+    )
+    subscription_count = tables.Column(
+        verbose_name=_("Subscriptions"), accessor="reseller_id", orderable=False, empty_values=()
+    )
     actions = LeanTemplateColumn(
         template_name="partners/_reseller_actions.html",
         verbose_name=_("Actions"),
@@ -81,6 +91,24 @@ class PartnerResellerTable(PortalTable):
 
     def value_started_at(self, value) -> str:
         return value.date().isoformat()
+
+    def render_customer_count(self, value) -> int:
+        return self.counts.get(value, (0, 0))[0]
+
+    def render_subscription_count(self, value) -> int:
+        return self.counts.get(value, (0, 0))[1]
+
+    value_customer_count = render_customer_count
+    value_subscription_count = render_subscription_count
+
+    @cached_property
+    def counts(self) -> dict[int, tuple[int, int]]:
+        # The page's rows, or every row for an export (which has no page).
+        page = getattr(self, "page", None)
+        records = [row.record for row in page.object_list] if page else list(self.data)
+        return reseller_counts(
+            provider=self.request.org, reseller_ids=[r.reseller_id for r in records]
+        )
 
 
 class PartnershipRequestTable(PortalTable):

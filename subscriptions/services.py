@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.services import create_customer
+from partners.counts import forget_reseller_counts
 from partners.models import Organization
 from partners.partnerships import notify_admins
 from partners.services import record_event
@@ -60,6 +61,7 @@ def _create_subscriptions(
     *, order: Order, customer: Customer, lines, reseller: Organization | None
 ) -> list[Subscription]:
     today = timezone.localdate()
+    forget_reseller_counts(provider_id=customer.provider_id)
     return Subscription.objects.bulk_create(
         [
             Subscription(
@@ -553,5 +555,6 @@ def set_status(
     old = subscription.status
     subscription.status = status
     _save(subscription, "status")
+    forget_reseller_counts(provider_id=subscription.customer.provider_id)
     _history(subscription, actor, org, "status_changed", old=old, new=status)
     return subscription

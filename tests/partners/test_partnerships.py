@@ -11,6 +11,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -655,3 +656,44 @@ def test_ending_returns_support_contacts_to_the_provider_and_keeps_incentives(wo
     assert supported.support_contact is None  # back to the provider
     assert supported.reseller == world.reseller  # incentive association stays
     assert supported.version == 2
+
+
+def test_reseller_counts_follow_changes_and_come_from_the_cache(
+    world, client_for, django_capture_on_commit_callbacks
+):
+    """The Customers and Subscriptions counts of Indirect resellers are cached per
+    reseller and counted afresh after any change to the provider's customers."""
+    from customers.services import set_customer_reseller
+    from subscriptions.services import set_status
+    from tests.factories import CustomerFactory, SubscriptionFactory
+
+    with unscoped("test setup"):
+        Partnership.objects.create(provider=world.provider, reseller=world.reseller)
+        customer = CustomerFactory(provider=world.provider)
+        today = timezone.localdate()
+        subscription = SubscriptionFactory(
+            customer=customer, start_date=today, renewal_date=today + timedelta(days=365)
+        )
+    client = client_for(world.provider_admin)
+    path = url(world, "partners:reseller-list")
+
+    def cells():
+        html = client.get(path).content.decode()
+        row = html[html.index(world.reseller.name) :]
+        return re.findall(r"<td[^>]*>(\d+)</td>", row)[1:3]  # after the Partner ID
+
+    assert cells() == ["0", "0"]
+    with unscoped("the services"), django_capture_on_commit_callbacks(execute=True):
+        set_customer_reseller(
+            customer=customer, actor=world.provider_admin, reseller=world.reseller
+        )
+    assert cells() == ["1", "1"]
+    with CaptureQueriesContext(connection) as queries:
+        assert cells() == ["1", "1"]
+    assert not [q for q in queries if "customers_customer" in q["sql"]]  # from the cache
+    with unscoped("the services"), django_capture_on_commit_callbacks(execute=True):
+        set_status(
+            subscription=subscription, actor=world.provider_admin, org=world.provider,
+            status="cancelled", version=None,
+        )  # fmt: skip
+    assert cells() == ["1", "0"]
