@@ -110,9 +110,9 @@ def manage(env: dict, *args: str) -> None:
     subprocess.run([BIN / "python", "manage.py", *args], cwd=ROOT, env=env, check=True)  # noqa: S603
 
 
-def ensure_database() -> None:
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    with psycopg.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as c:
+def ensure_database(url: str = DATABASE_URL) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as c:
         if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             log(f"created database {name}")

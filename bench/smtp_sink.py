@@ -1,8 +1,10 @@
 """A local SMTP server for `make load`: accepts every message and logs one line per
-recipient, so the run can check that what the outbox marked SENT actually arrived."""
+recipient ("<unix time> <address>"), so a run can check that what the outbox marked SENT
+actually arrived, and the benchmarks can time delivery."""
 
 import argparse
 import asyncio
+import time
 from pathlib import Path
 
 from aiosmtpd.controller import UnthreadedController
@@ -14,7 +16,7 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):
         for rcpt in envelope.rcpt_tos:
-            self.log.write(f"{rcpt}\n")
+            self.log.write(f"{time.time():.6f} {rcpt}\n")
         return "250 OK"
 
 

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Customer
 from partners.models import Organization
 from partners.selectors import active_partner_organizations, partnership_count
+from portal.forms import FastSelect
 
 NO_RESELLER = "none"
 
@@ -17,10 +18,16 @@ def _partners(request) -> QuerySet[Organization]:
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     reseller = django_filters.ChoiceFilter(
-        label=_("Indirect reseller"), method="by_reseller", empty_label=_("All resellers")
+        widget=FastSelect,
+        label=_("Indirect reseller"),
+        method="by_reseller",
+        empty_label=_("All resellers"),
     )
     provider = django_filters.ModelChoiceFilter(
-        label=_("Indirect provider"), queryset=_partners, empty_label=_("All providers")
+        widget=FastSelect,
+        label=_("Indirect provider"),
+        queryset=_partners,
+        empty_label=_("All providers"),
     )
 
     class Meta:

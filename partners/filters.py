@@ -4,12 +4,16 @@ from django.utils.translation import gettext_lazy as _
 
 from partners.activity import KINDS
 from partners.models import AuditEvent, Membership, Partnership
+from portal.forms import FastSelect
 
 
 class MemberFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     role = django_filters.ChoiceFilter(
-        label=_("Role"), choices=Membership.Role.choices, empty_label=_("All roles")
+        widget=FastSelect,
+        label=_("Role"),
+        choices=Membership.Role.choices,
+        empty_label=_("All roles"),
     )
 
     class Meta:
@@ -65,10 +69,14 @@ def _activity_users(request) -> QuerySet:
 
 class ActivityFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
-        label=_("Kind"), choices=KINDS, method="by_kind", empty_label=_("All kinds")
+        widget=FastSelect,
+        label=_("Kind"),
+        choices=KINDS,
+        method="by_kind",
+        empty_label=_("All kinds"),
     )
     actor = django_filters.ModelChoiceFilter(
-        label=_("User"), queryset=_activity_users, empty_label=_("All users")
+        widget=FastSelect, label=_("User"), queryset=_activity_users, empty_label=_("All users")
     )
     created_at = django_filters.DateFromToRangeFilter(
         label=_("Date"),

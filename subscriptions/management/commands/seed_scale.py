@@ -35,6 +35,7 @@ SLUG_PREFIX = "scale-"
 # Partner IDs of seeded organizations: 7xxxxxxx providers, 8xxxxxxx resellers (8 digits,
 # so they never meet seed_demo's or the factories' 7-digit ones).
 PROVIDER_ID_BASE = 70_000_000
+SMALL_PROVIDER_RESELLERS = 30
 RESELLER_ID_BASE = 80_000_000
 
 WORDS_A = [
@@ -518,10 +519,12 @@ class Command(BaseCommand):
             return provider_ids[1] if beyond < 0 else provider_ids[2 + beyond // small]
 
         # Resellers: an even share each (reseller n partners with provider n mod P), or
-        # with --small, the small providers a share in proportion to their customers.
+        # with --small, the small providers a share in proportion to their customers but
+        # at least SMALL_PROVIDER_RESELLERS, so their Indirect resellers page is as full
+        # as the big provider's and a benchmark compares pages of the same length.
         partners_of = {p: [] for p in provider_ids}
         if small:
-            each = max(2, resellers * small // customers)
+            each = max(SMALL_PROVIDER_RESELLERS, resellers * small // customers)
             small_ids = [provider_ids[0], *provider_ids[2:]]
             for n, reseller in enumerate(reseller_ids):
                 k = n // each
