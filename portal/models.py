@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -64,6 +65,9 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["email"]
+        # email__iexact (invitations, new customers' admin@<domain>, sign-in signals) is
+        # UPPER(email) = UPPER(...): without this, a scan of every user.
+        indexes = [models.Index(Upper("email"), name="user_email_upper")]
 
     def __str__(self) -> str:
         return self.email
