@@ -75,8 +75,10 @@ class ActivityFilter(django_filters.FilterSet):
         method="by_kind",
         empty_label=_("All kinds"),
     )
-    actor = django_filters.ModelChoiceFilter(
-        widget=FastSelect, label=_("User"), queryset=_activity_users, empty_label=_("All users")
+    # Choices from one small query (id, email): a ModelChoiceFilter iterates its
+    # queryset through a server-side cursor each time the choices are read.
+    actor = django_filters.ChoiceFilter(
+        widget=FastSelect, label=_("User"), empty_label=_("All users"), method="by_actor"
     )
     created_at = django_filters.DateFromToRangeFilter(
         label=_("Date"),
@@ -87,5 +89,13 @@ class ActivityFilter(django_filters.FilterSet):
         model = AuditEvent
         fields = ("kind", "actor", "created_at")
 
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        users = _activity_users(request).values_list("pk", "email")
+        self.filters["actor"].extra["choices"] = [(str(pk), email) for pk, email in users]
+
     def by_kind(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(verb__startswith=f"{value}.")
+
+    def by_actor(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(actor_id=value)
