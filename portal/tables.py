@@ -10,6 +10,7 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
+from django.utils.http import urlencode
 from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django_tables2.columns import ManyToManyColumn
@@ -222,6 +223,23 @@ class PortalTable(tables.Table):
     @cached_property
     def cell_plans(self) -> list[CellPlan]:
         return [CellPlan(self, column) for column in self.columns]
+
+    @cached_property
+    def header_cells(self) -> list[dict]:
+        """The column headers (templates/tables/table.html), worked out once: tables2's
+        template recomputes each column's attributes, ordering and link on every use."""
+        params = dict(self.request.GET) if getattr(self, "request", None) else {}
+        cells = []
+        for column in self.columns:
+            cell = {"attrs": column.attrs["th"].as_html(), "header": column.header}
+            if column.orderable:
+                query = {**params, self.prefixed_order_by_field: str(column.order_by_alias.next)}
+                cell["href"] = "?" + urlencode(query, doseq=True)
+                if column.is_ordered:
+                    descending = column.order_by_alias.is_descending
+                    cell["sort"] = "descending" if descending else "ascending"
+            cells.append(cell)
+        return cells
 
     @cached_property
     def row_attr_plans(self) -> list[tuple]:
