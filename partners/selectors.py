@@ -90,14 +90,6 @@ def partner_reseller_list(*, org: Organization) -> QuerySet[Partnership]:
     )
 
 
-def partnership_count(*, org: Organization, limit: int) -> int:
-    """How many active partners the provider has, counting no further than `limit`: read
-    in the order of the (provider, reseller) index of active partnerships, so even a
-    provider who is on nearly every row reads `limit` index entries, not the table."""
-    active = Partnership.objects.filter(provider=org, ended_at=None).order_by("reseller_id")
-    return active.values("pk")[:limit].count()
-
-
 def partner_provider_list(*, org: Organization) -> QuerySet[Partnership]:
     """The reseller's active partnerships."""
     return (

@@ -34,7 +34,6 @@ class TablePaginator(Paginator):
     def __init__(self, object_list, per_page, *args, **kwargs):
         super().__init__(object_list, per_page, *args, **kwargs)
         self.table = object_list.table
-        self.estimated = False
 
     @cached_property
     def queryset(self) -> QuerySet:
@@ -49,20 +48,17 @@ class TablePaginator(Paginator):
     @cached_property
     def count(self) -> int:
         limit = settings.LIST_EXACT_COUNT_LIMIT
-        # Only the ids: annotations (a per-row subquery of subscriptions) would otherwise
-        # be computed for every row counted.
-        # A table's `count_order_by` (an order an index can deliver) keeps the bounded
-        # count on that index when one tenant owns most of the rows.
+        # Only the ids (annotations would be computed for every row counted), in the
+        # table's `count_order_by` if it has one: an order an index can deliver keeps
+        # the bounded count on that index when one tenant owns most of the rows.
         counting = self.queryset.order_by(*getattr(self.table, "count_order_by", ())).values("pk")
         key = _cache_key(counting)
         cached = cache.get(key) if key else None
         if cached is not None:  # a huge list, counted in the last few minutes
-            self.estimated = True
             return cached
         bounded = counting[: limit + 1].count()
         if bounded <= limit:
             return bounded
-        self.estimated = True
         total = counting.count()
         if key:
             cache.set(key, total, settings.LIST_COUNT_CACHE_SECONDS)

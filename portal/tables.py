@@ -26,27 +26,26 @@ from portal.pagination import TablePaginator
 MAX_PER_PAGE = 100
 
 
-class DateColumn(tables.DateColumn):
-    """tables2's DateColumn (isoformat in exports), rendered by the date filter itself:
-    upstream is a TemplateColumn that compiles `{{ value|date:... }}` for every cell."""
+class _FilteredDate:
+    """tables2's date columns (isoformat in exports), rendered by the date filter itself:
+    upstream they are TemplateColumns compiling `{{ value|date:... }}` for every cell."""
+
+    formats = ("SHORT_DATE_FORMAT", "DATE_FORMAT")  # (short, long)
 
     def __init__(self, format=None, short=True, *args, **kwargs):
         super().__init__(format, short, *args, **kwargs)
-        self.date_format = format or ("SHORT_DATE_FORMAT" if short else "DATE_FORMAT")
+        self.date_format = format or self.formats[0 if short else 1]
 
     def render(self, value):
         return date_filter(template_localtime(value), self.date_format) or self.default
 
 
-class DateTimeColumn(tables.DateTimeColumn):
-    """tables2's DateTimeColumn (isoformat in exports), rendered without a template."""
+class DateColumn(_FilteredDate, tables.DateColumn):
+    pass
 
-    def __init__(self, format=None, short=True, *args, **kwargs):
-        super().__init__(format, short, *args, **kwargs)
-        self.date_format = format or ("SHORT_DATETIME_FORMAT" if short else "DATETIME_FORMAT")
 
-    def render(self, value):
-        return date_filter(template_localtime(value), self.date_format) or self.default
+class DateTimeColumn(_FilteredDate, tables.DateTimeColumn):
+    formats = ("SHORT_DATETIME_FORMAT", "DATETIME_FORMAT")
 
 
 class LeanTemplateColumn(tables.TemplateColumn):
@@ -145,12 +144,12 @@ class CellPlan:
         self.args, self.catch_all = signature(self.render)
         self.link = bound_column.link
         self.localize = column.localize
-        # Columns tables2 treats specially keep its own path.
-        self.slow = isinstance(column, (BaseLinkColumn, ManyToManyColumn))
         field = self.accessor.get_field(table._meta.model) if table._meta.model else None
         choices = bool(getattr(field, "choices", None))
         self.display = choices and "__" not in self.accessor
-        self.slow = self.slow or (choices and not self.display)
+        # Columns tables2 treats specially, and choices across a relation, keep its path.
+        special = isinstance(column, (BaseLinkColumn, ManyToManyColumn))
+        self.slow = special or (choices and not self.display)
         attrs = dict(table.attrs)
         attrs.update(dict(column.attrs))
         td = attrs.get("td", attrs.get("cell", {}))

@@ -5,13 +5,18 @@ from portal.tables import DateColumn, LeanTemplateColumn, PortalTable
 from subscriptions.models import Subscription
 
 
-class SubscriptionTable(PortalTable):
-    customer = tables.Column(accessor="customer__company_name", verbose_name=_("Customer"))
-    offer = LeanTemplateColumn(
+def offer_column() -> LeanTemplateColumn:
+    """The offer's name, linking to the subscription."""
+    return LeanTemplateColumn(
         template_name="subscriptions/_subscription_link.html",
         verbose_name=_("Offer"),
         order_by="offer__name",
     )
+
+
+class SubscriptionTable(PortalTable):
+    customer = tables.Column(accessor="customer__company_name", verbose_name=_("Customer"))
+    offer = offer_column()
     quantity = tables.Column(verbose_name=_("Licenses"))
     status = tables.Column(verbose_name=_("Status"))
     reseller = tables.Column(
@@ -33,11 +38,7 @@ class SubscriptionTable(PortalTable):
 class CustomerSubscriptionTable(PortalTable):
     """A customer's Subscriptions (its page's section), newest first."""
 
-    offer = LeanTemplateColumn(
-        template_name="subscriptions/_subscription_link.html",
-        verbose_name=_("Offer"),
-        order_by="offer__name",
-    )
+    offer = offer_column()
     quantity = tables.Column(verbose_name=_("Licenses"))
     status = tables.Column(verbose_name=_("Status"))
     billing = tables.Column(

@@ -50,15 +50,22 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='customer',
-            index=models.Index(fields=['provider', 'company_name', 'id'], name='customer_provider_name'),
+            index=models.Index(
+                fields=['provider', 'company_name', 'id'], name='customer_provider_name'
+            ),
         ),
         migrations.AddIndex(
             model_name='customer',
-            index=models.Index(fields=['provider', 'reseller', 'company_name', 'id'], name='customer_provider_reseller'),
+            index=models.Index(
+                fields=['provider', 'reseller', 'company_name', 'id'],
+                name='customer_provider_reseller',
+            ),
         ),
         migrations.AddIndex(
             model_name='customer',
-            index=models.Index(fields=['reseller', 'company_name', 'id'], name='customer_reseller_name'),
+            index=models.Index(
+                fields=['reseller', 'company_name', 'id'], name='customer_reseller_name'
+            ),
         ),
         migrations.RunPython(create_trigram_indexes, drop_trigram_indexes),
     ]

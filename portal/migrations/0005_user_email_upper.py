@@ -32,7 +32,9 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='user',
-            index=models.Index(django.db.models.functions.text.Upper('email'), name='user_email_upper'),
+            index=models.Index(
+                django.db.models.functions.text.Upper('email'), name='user_email_upper'
+            ),
         ),
         migrations.RunPython(create_emailaddress_index, drop_emailaddress_index),
     ]
