@@ -3,10 +3,9 @@ FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
-COPY portal/__init__.py portal/__init__.py
-COPY portal/celery.py portal/celery.py
-RUN pip install --upgrade pip && pip install .
+# The exact versions of requirements.lock first (a layer that changes only with the lock).
+COPY requirements.lock ./
+RUN pip install --upgrade pip && pip install -r requirements.lock
 
 COPY . .
 RUN pip install --no-deps . \

@@ -18,7 +18,7 @@ PYTHON ?= $(shell \
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help run test venv lint format check-deploy clean load bench
+.PHONY: help run test venv lint format check-deploy clean load bench lock
 
 help:
 	@echo "make run    set up and serve the portal with demo data at http://127.0.0.1:8000"
@@ -27,7 +27,7 @@ help:
 	@echo "make load   the load test (locust against gunicorn, about 8 minutes)"
 	@echo "make bench  the performance benchmarks at a million customers"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-dev.lock
 	@if [ -z "$(PYTHON)" ]; then \
 		echo "error: Python 3.12 or newer is required (Django 6.1). Install it, or run with PYTHON=/path/to/python3.12." >&2; \
 		exit 1; \
@@ -35,7 +35,8 @@ $(STAMP): pyproject.toml
 	@echo "Using $(PYTHON) ($$($(PYTHON) --version))"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
 venv: $(STAMP)
@@ -85,6 +86,12 @@ load: $(STAMP)
 # (about 8 minutes), then prints the figures as ratios. Not part of make test.
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+
+# Refresh the lock files after changing pyproject.toml's dependencies (both are committed;
+# make installs requirements-dev.lock, the Docker image requirements.lock).
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.lock pyproject.toml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -144,7 +144,10 @@ class CellPlan:
         self.args, self.catch_all = signature(self.render)
         self.link = bound_column.link
         self.localize = column.localize
-        field = self.accessor.get_field(table._meta.model) if table._meta.model else None
+        # The rows' own model, as tables2 reads the field from each record: Meta.model is
+        # optional, and without it a choice (a pending invitation's role) showed its value.
+        model = getattr(table.data, "model", None) or table._meta.model
+        field = self.accessor.get_field(model) if model else None
         choices = bool(getattr(field, "choices", None))
         self.display = choices and "__" not in self.accessor
         # Columns tables2 treats specially, and choices across a relation, keep its path.
