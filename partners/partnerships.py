@@ -17,14 +17,14 @@ from django.utils.translation import gettext as _
 
 from partners.models import Membership, Organization, Partnership, PartnershipRequest
 from partners.services import record_event
-from portal.emails import queue_message, send_email
+from portal.emails import LINK_MARKER, queue_message, send_email
 from portal.locking import lock_all, lock_one
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
 from portal.tokens import new_token, token_digest
 
-# Stored messages hold this marker where the link goes: the token itself is never stored.
-LINK_MARKER = "{personalized link}"
+# Stored messages (the request's draft, the outbox row) hold LINK_MARKER where the link
+# goes: the token itself is never stored.
 
 
 def request_link(token: str) -> str:
@@ -172,11 +172,13 @@ def send_partnership_request(
             ),
             code="link_missing",
         )
+    link = request_link(token)
+    stored_body = body.replace(link, LINK_MARKER)
     previous = request.outbound_email
     if (
         previous is not None
         and previous.status != OutboundEmail.Status.FAILED
-        and (previous.subject, previous.body_text) == (subject, body)
+        and (request.subject, request.body) == (subject, stored_body)
     ):
         return previous, False
     html = render_to_string("emails/partnership_request/body.html", {"text": body})
@@ -186,9 +188,9 @@ def send_partnership_request(
         body_text=body,
         body_html=html,
         template="partnership_request",
+        secrets={LINK_MARKER: link},
     )
-    request.subject, request.outbound_email = subject, email
-    request.body = body.replace(request_link(token), LINK_MARKER)
+    request.subject, request.body, request.outbound_email = subject, stored_body, email
     request.save(update_fields=["subject", "body", "outbound_email", "updated_at"])
     record_event(
         org=provider,
