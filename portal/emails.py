@@ -9,7 +9,8 @@ so only the marker remains for support and the admin to read.
 """
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import NamedTuple
 
@@ -17,7 +18,8 @@ from django.db import transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.html import escape
+from django.utils.html import escape, format_html, linebreaks
+from django.utils.safestring import SafeString, mark_safe
 
 from portal.models import OutboundEmail
 from portal.sealing import OUTBOX, seal, unseal
@@ -141,3 +143,72 @@ def queue_message(
     # the row stays QUEUED and requeue_stuck_emails publishes it again.
     transaction.on_commit(partial(deliver_email.delay, email.pk), robust=True)
     return email
+
+
+# ------------------------------------------------------------------------------
+# Text written by someone else (a provider's partnership request)
+# ------------------------------------------------------------------------------
+# What mail clients turn into links by themselves, in text/plain and in the text of an
+# HTML part alike (Gmail, Outlook, Apple Mail): anything with a scheme, and bare host
+# names ending in a top-level domain (www.example.com, example.com/login). An email
+# address is left alone: a mailto: link only starts a reply.
+_URL = re.compile(
+    r"""(?ix)
+    (?<![\w@.-])
+    (?:
+        [a-z][a-z0-9+.-]*://[^\s<>"']+
+      | (?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,63}(?::\d+)?(?:[/?#][^\s<>"']*)?
+    )
+    """
+)
+_TRAILING = ".,;:!?'\")]}"
+
+
+def _split_trailing(url: str) -> tuple[str, str]:
+    """Punctuation that ends the sentence, not the URL ("see https://x.example/.")."""
+    end = len(url)
+    while end and url[end - 1] in _TRAILING:
+        if url[end - 1] == ")" and url[: end - 1].count("(") >= url[: end - 1].count(")") + 1:
+            break  # a balanced parenthesis belongs to the URL (Wikipedia-style)
+        end -= 1
+    return url[:end], url[end:]
+
+
+def _disarm(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    cut = re.search(r"[/?#]", rest)
+    host, tail = (rest[: cut.start()], rest[cut.start() :]) if cut else (rest, "")
+    if scheme.lower() in ("http", "https"):
+        scheme = "hxxp" + scheme[4:].lower()
+    return f"{scheme}{sep}{host.replace('.', '[.]')}{tail}"
+
+
+def disarm_urls(text: str, keep: Iterable[str] = ()) -> tuple[str, int]:
+    """`text` with every web address except those in `keep` written so that no mail
+    client makes it a link: hxxps://example[.]com/login, the security-advisory
+    convention. Returns the text and how many were disarmed."""
+    keep = set(keep)
+    count = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal count
+        url, trailing = _split_trailing(match.group(0))
+        if url in keep or not url:
+            return match.group(0)
+        count += 1
+        return _disarm(url) + trailing
+
+    return _URL.sub(replace, text), count
+
+
+def text_as_html(text: str, links: Iterable[str] = ()) -> SafeString:
+    """Plain text as HTML paragraphs, every character escaped; only `links` are links."""
+    links = sorted(set(filter(None, links)), key=len, reverse=True)
+    pieces = re.split("(" + "|".join(map(re.escape, links)) + ")", text) if links else [text]
+    out = "".join(
+        format_html('<a href="{0}">{0}</a>', piece) if piece in links else escape(piece)
+        for piece in pieces
+    )
+    return mark_safe(linebreaks(out))  # noqa: S308 (every piece above is escaped)

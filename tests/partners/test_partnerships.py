@@ -176,7 +176,7 @@ def test_send_queues_the_edited_message_once(world, client_for):
     )
     email = OutboundEmail.objects.get()
     assert email.to == "owner@newreseller.example"
-    assert email.subject == "Let's partner"
+    assert email.subject == "Partnership request from Contoso Test: Let's partner"
     assert "Looking forward to working together." in email.body_text
     # The row keeps a marker where the link goes; the worker puts the link back.
     assert link not in email.body_text + email.body_html
