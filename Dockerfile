@@ -15,4 +15,5 @@ RUN pip install --no-deps . \
 USER portal
 
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# gunicorn.conf.py: access and error logs with link tokens redacted.
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -308,7 +308,8 @@ def main() -> int:
         )  # fmt: skip
         stack.start(
             "gunicorn",
-            [BIN / "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{http_port}",
+            [BIN / "gunicorn", "-c", "gunicorn.conf.py", "portal.wsgi",
+             "-b", f"127.0.0.1:{http_port}",
              "--workers", str(WORKERS), "--threads", str(THREADS), "--worker-class", "gthread",
              "--access-logfile", access_log, "--access-logformat", '%(s)s %(M)s "%(r)s"',
              "--log-level", "warning"],

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -21,10 +22,28 @@ from partners.selectors import active_partner_organizations, memberships_of
 from partners.views import OrgView
 from portal.forms import add_service_errors
 from portal.scoping import org_scope, unscoped
+from portal.sealing import stash_in_session, take_from_session
 from portal.tables import ExportMixin
 
-# The Setup info page reads the one-time password from here once, then forgets it.
+# The Setup info page reads the one-time password from the session once, then forgets
+# it. It is kept there sealed (portal/sealing.py), under this name and the customer's id,
+# for SETUP_INFO_MAX_AGE_SECONDS at most: a page never opened doesn't leave it behind.
 SETUP_INFO_SESSION_KEY = "customer_setup_info"
+
+
+def stash_setup_info(session, customer_pk: int, password: str) -> None:
+    """Keep the temporary password for the Setup info page to show once."""
+    stash_in_session(
+        session,
+        f"{SETUP_INFO_SESSION_KEY}:{customer_pk}",
+        password,
+        max_age=settings.SETUP_INFO_MAX_AGE_SECONDS,
+    )
+
+
+def take_setup_info(session, customer_pk: int) -> str | None:
+    """The temporary password, if it was stashed within the time allowed; only once."""
+    return take_from_session(session, f"{SETUP_INFO_SESSION_KEY}:{customer_pk}")
 
 
 class CustomerListView(OrgView, ExportMixin, SingleTableMixin, FilterView):
@@ -206,11 +225,7 @@ class SetupInfoView(CustomerMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        stash = self.request.session.get(SETUP_INFO_SESSION_KEY, {})
-        password = stash.pop(str(self.get_customer().pk), None)
-        if password is not None:
-            self.request.session[SETUP_INFO_SESSION_KEY] = stash
-        context["password"] = password
+        context["password"] = take_setup_info(self.request.session, self.get_customer().pk)
         context["account_name"] = self.get_customer().admin_user.email
         return context
 

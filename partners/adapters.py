@@ -8,6 +8,14 @@ from django.utils.translation import gettext as _
 
 from portal.emails import queue_message
 
+# What allauth puts in a mail's context that opens an account (allauth 65: sign-in,
+# verification and password-reset codes, a verification link and key). The outbox keeps
+# these sealed and stores the marker in their place (portal/emails.py).
+SECRET_CONTEXT = {"activate_url": "{verification link}", "key": "{key}", "code": "{code}"}
+# "password_reset_url" is a secret only in the reset mail, where it carries the key;
+# "an account already exists" mails call the public Forgot password page by that name.
+RESET_LINK = "{password reset link}"
+
 
 class AccountAdapter(DefaultAccountAdapter):
     """allauth, wired to the portal: its emails go through the outbox and Celery."""
@@ -18,12 +26,21 @@ class AccountAdapter(DefaultAccountAdapter):
         ctx.update(context)
         message = self.render_mail(template_prefix, email, ctx)
         html = next((c for c, mimetype in message.alternatives if mimetype == "text/html"), "")
+        secrets = {
+            marker: ctx[name]
+            for name, marker in SECRET_CONTEXT.items()
+            if isinstance(ctx.get(name), str) and ctx[name]
+        }
+        reset_url = ctx.get("password_reset_url")
+        if isinstance(reset_url, str) and secrets.get("{key}", "\0") in reset_url:
+            secrets[RESET_LINK] = reset_url
         queue_message(
             to=email,
             subject=message.subject,
             body_text=message.body,
             body_html=html,
             template=template_prefix,
+            secrets=secrets,
         )
 
     def unstash_verified_email(self, request) -> str | None:

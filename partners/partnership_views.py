@@ -87,10 +87,20 @@ def render_draft(view, request_row, token: str, form=None, status: int = 200):
     subject, body = partnerships.draft_message(request_row, token)
     form = form or PartnershipDraftForm(initial={"subject": subject, "body": body, "token": token})
     link = partnerships.request_link(token)
+    # What Send delivers: the portal's prefix and framing around the provider's text, in
+    # the reseller's language. "Open in email" and "Copy" keep the provider's own text.
+    received = partnerships.reseller_message(
+        provider=view.request.org,
+        subject=_("[your subject]"),
+        body=_("[Your message, as written above]"),
+        link=link,
+        language=partnerships.recipient_language(request_row.email),
+    )
     context = {
         "partnership_request": request_row,
         "form": form,
         "link": link,
+        "received": received,
         "mailto": mailto_url(
             request_row.email,
             form["subject"].value() or "",

@@ -12,19 +12,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from partners.models import Membership, Organization, Partnership, PartnershipRequest
 from partners.services import record_event
-from portal.emails import queue_message, send_email
+from portal.emails import LINK_MARKER, Message, disarm_urls, queue_message, send_email, text_as_html
 from portal.locking import lock_all, lock_one
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
 from portal.tokens import new_token, token_digest
 
-# Stored messages hold this marker where the link goes: the token itself is never stored.
-LINK_MARKER = "{personalized link}"
+# Stored messages (the request's draft, the outbox row) hold LINK_MARKER where the link
+# goes: the token itself is never stored.
 
 
 def request_link(token: str) -> str:
@@ -53,6 +53,72 @@ def link_matches(request: PartnershipRequest, token: str) -> bool:
 def draft_message(request: PartnershipRequest, token: str) -> tuple[str, str]:
     """The request's subject and body with the real link in place, for the draft page."""
     return request.subject, request.body.replace(LINK_MARKER, request_link(token))
+
+
+# ------------------------------------------------------------------------------
+# What the reseller receives
+# ------------------------------------------------------------------------------
+# The provider writes the subject and the body; the portal sends them from its own
+# address. So that this can't pass for the portal's own mail (phishing), the subject
+# always starts with a fixed prefix naming the provider, the body is framed by text of
+# the portal's saying who wrote it, only the portal's link is a link, and replies go to
+# the provider.
+def recipient_language(email: str) -> str | None:
+    """The language the person with this address chose in the portal, if any."""
+    known = User.objects.filter(email__iexact=email).values_list("language", flat=True)
+    return next(iter(known), "") or None
+
+
+def _prefix(provider: Organization) -> str:
+    return _("Partnership request from %(provider)s: %(subject)s") % {
+        "provider": provider.name,
+        "subject": "",
+    }
+
+
+def reseller_subject(provider: Organization, subject: str) -> str:
+    """The subject with the fixed prefix in the active language. A prefix the provider
+    typed (in any of the portal's languages) is not repeated."""
+    subject = " ".join(subject.split())
+    prefixes = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            prefixes.add(" ".join(_prefix(provider).split()).casefold())
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in prefixes:
+            if prefix and subject.casefold().startswith(prefix):
+                subject, stripped = subject[len(prefix) :].lstrip(), True
+    return " ".join(
+        (
+            _("Partnership request from %(provider)s: %(subject)s")
+            % {"provider": provider.name, "subject": subject}
+        ).split()
+    )
+
+
+def reseller_message(
+    *, provider: Organization, subject: str, body: str, link: str, language: str | None
+) -> Message:
+    """The email the reseller receives for the provider's `subject` and `body`, in
+    `language` (None: the active one). `body` holds the real link, which stays the one
+    clickable address; every other one is disarmed (portal/emails.py disarm_urls)."""
+    text, disarmed = disarm_urls(body.strip(), keep=[link])
+    context = {
+        "provider": provider,
+        "text": text,
+        "text_html": text_as_html(text, [link]),
+        "disarmed": disarmed,
+        "link": link,
+        "site_url": settings.SITE_URL,
+    }
+    with translation.override(language or translation.get_language()):
+        return Message(
+            reseller_subject(provider, subject),
+            render_to_string("emails/partnership_request/message.txt", context).strip() + "\n",
+            render_to_string("emails/partnership_request/message.html", context).strip(),
+        )
 
 
 def _active_partner_for(provider: Organization, email: str) -> Organization | None:
@@ -172,23 +238,32 @@ def send_partnership_request(
             ),
             code="link_missing",
         )
+    link = request_link(token)
+    stored_body = body.replace(link, LINK_MARKER)
     previous = request.outbound_email
     if (
         previous is not None
         and previous.status != OutboundEmail.Status.FAILED
-        and (previous.subject, previous.body_text) == (subject, body)
+        and (request.subject, request.body) == (subject, stored_body)
     ):
         return previous, False
-    html = render_to_string("emails/partnership_request/body.html", {"text": body})
+    message = reseller_message(
+        provider=request.provider,
+        subject=subject,
+        body=body,
+        link=link,
+        language=recipient_language(request.email),
+    )
     email = queue_message(
         to=request.email,
-        subject=subject,
-        body_text=body,
-        body_html=html,
+        subject=message.subject,
+        body_text=message.text,
+        body_html=message.html,
         template="partnership_request",
+        secrets={LINK_MARKER: link},
+        reply_to=request.provider.contact_email,
     )
-    request.subject, request.outbound_email = subject, email
-    request.body = body.replace(request_link(token), LINK_MARKER)
+    request.subject, request.body, request.outbound_email = subject, stored_body, email
     request.save(update_fields=["subject", "body", "outbound_email", "updated_at"])
     record_event(
         org=provider,

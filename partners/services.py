@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from partners.models import AuditEvent, Membership, Organization, TeamInvitation
-from portal.emails import send_email
+from portal.emails import LINK_MARKER, send_email
 from portal.locking import lock_all, lock_one
 from portal.models import User
 from portal.scoping import org_scope
@@ -160,6 +160,7 @@ def _send_invitation(invitation: TeamInvitation, token: str, actor: User | None)
             "link": link,
             "expires_at": invitation.expires_at,
         },
+        secrets={LINK_MARKER: link},
     )
     return link
 

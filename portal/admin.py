@@ -30,7 +30,19 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_filter = ["status", "template"]
     search_fields = ["to", "subject"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+    # The sealed links and codes are never shown, not even as ciphertext: the bodies
+    # hold markers ({personalized link}) where they go.
+    exclude = ["sealed_secrets"]
+    readonly_fields = [
+        *(f.name for f in OutboundEmail._meta.fields if f.name != "sealed_secrets"),
+        "personalized_parts",
+    ]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("personalized parts"))
+    def personalized_parts(self, obj: OutboundEmail) -> str:
+        if obj.sealed_secrets:
+            return _("Sealed until the message is sent")
+        return _("None kept")

@@ -5,6 +5,8 @@ from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 
+from portal.sealing import drop_expired
+
 # What a user with a temporary password may reach before choosing their own.
 ALLOWED_URL_NAMES = {"account_change_password", "account_logout", "healthz"}
 
@@ -57,4 +59,21 @@ class PrivatePagesMiddleware:
             if "no-store" not in response.get("Cache-Control", ""):
                 patch_cache_control(response, private=True)
             patch_vary_headers(response, ("Cookie",))
+        return response
+
+
+class SealedSessionMiddleware:
+    """Values stashed sealed in the session (a new customer's temporary password) are
+    dropped once past their expiry, even if the page that would read them is never
+    opened (portal/sealing.py). Only sessions the request already loaded are looked at,
+    so it costs no query."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and session.accessed:
+            drop_expired(session)
         return response

@@ -97,6 +97,13 @@ class OutboundEmail(TimeStamped):
     body_text = models.TextField(_("text body"))
     body_html = models.TextField(_("HTML body"), blank=True, default="")
     template = models.CharField(_("template"), max_length=200, blank=True, default="")
+    # Where replies go when it isn't the sender (a partnership request: the provider).
+    reply_to = models.EmailField(_("reply to"), blank=True, default="")
+    # The links and codes the bodies hold as markers, sealed (portal/sealing.py) until
+    # the row is SENT or FAILED, then wiped (portal/emails.py explains).
+    sealed_secrets = models.TextField(
+        _("sealed personalized parts"), blank=True, default="", editable=False
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
     )

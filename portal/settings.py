@@ -33,6 +33,10 @@ ALLOWED_HOSTS = env.list(
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is false.")
 
+# Earlier keys, still accepted after SECRET_KEY is rotated: sessions and signed values,
+# and outbox links sealed under them (portal/sealing.py). Comma-separated.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
 # Absolute links in emails (partnership and team invitations) are built from this.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -76,6 +80,7 @@ MIDDLEWARE = [
     "portal.middleware.PrivatePagesMiddleware",
     "portal.middleware.UserLanguageMiddleware",
     "portal.middleware.PasswordChangeRequiredMiddleware",
+    "portal.middleware.SealedSessionMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last: resolves the acting organization and runs the view inside its tenant scope.
     "partners.middleware.OrganizationMiddleware",
@@ -316,14 +321,45 @@ DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}
 
 MESSAGE_TAGS = {}
 
+# Every handler redacts link tokens from paths (portal/log_redaction.py): runserver's
+# request lines ("django.server"), 404/410 warnings ("django.request"), everything else.
+# Django's own defaults are replaced, not added to: its "django" handlers would print
+# unredacted (the console one in DEBUG) and it mails nobody (ADMINS is not set).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "portal.log_redaction.RedactSecrets"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+
+# The Setup info page shows a new customer's temporary password once, within this many
+# seconds of Submit; the session keeps it sealed until then, and drops it after.
+SETUP_INFO_MAX_AGE_SECONDS = env.int("SETUP_INFO_MAX_AGE_SECONDS", default=600)
 
 # Partner IDs in the program are numeric identifiers (Microsoft's PartnerID/MPN ID).
 PARTNER_ID_REGEX = r"^[0-9]{6,10}$"

@@ -21,7 +21,9 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.emails import personalized
 from portal.models import OutboundEmail
+from portal.sealing import SealError
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +69,20 @@ def retry_delay(attempts: int) -> float:
 
 
 def _message(email: OutboundEmail) -> EmailMultiAlternatives:
+    """The message to hand to SMTP, with the row's sealed links and codes put back."""
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">") or "portal"
+    subject, text, html = personalized(email)
     message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=email.body_text,
+        subject=subject,
+        body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
+        reply_to=[email.reply_to] if email.reply_to else None,
         # Stable across retries, so a duplicate delivery is recognisable as one.
         headers={"Message-ID": f"<{email.uuid}@{domain}>"},
     )
-    if email.body_html:
-        message.attach_alternative(email.body_html, "text/html")
+    if html:
+        message.attach_alternative(html, "text/html")
     return message
 
 
@@ -125,6 +130,9 @@ def _finish(email: OutboundEmail, **fields) -> bool:
     """Record the outcome, unless the sweeper took the claim back meanwhile."""
     claim = OutboundEmail.objects.filter(pk=email.pk, status=Status.INFLIGHT, task_id=email.task_id)
     fields |= {"inflight_since": None, "worker_pid": None, "updated_at": timezone.now()}
+    if fields["status"] in (Status.SENT, Status.FAILED):
+        # Done with for good: the links and codes it carried are needed nowhere now.
+        fields["sealed_secrets"] = ""
     try:
         return bool(claim.update(**fields))
     except (OperationalError, InterfaceError):
@@ -144,7 +152,21 @@ def deliver_email(self, email_id: int) -> str:
     now = timezone.now()
     entry = {"attempt": email.attempts, "at": now.isoformat(), "error": "", "retry_after": None}
     try:
-        _message(email).send()
+        message = _message(email)
+    except SealError:
+        # Sealed under a SECRET_KEY that is gone (rotated without SECRET_KEY_FALLBACKS):
+        # no attempt can ever rebuild the link. Say so where the provider sees the status.
+        reason = "The message's personalized link could not be decrypted: send it again."
+        logger.error("Email %s: its sealed parts could not be opened", email.pk)
+        _finish(
+            email,
+            status=Status.FAILED,
+            last_error=reason,
+            attempt_log=[*email.attempt_log, entry | {"error": reason}],
+        )
+        return Status.FAILED
+    try:
+        message.send()
     except DELIVERY_ERRORS as exc:
         entry["error"] = _reason(exc)[:500]
         logger.warning("Email %s attempt %s failed: %s", email.pk, email.attempts, exc)

@@ -12,7 +12,7 @@ from formtools.wizard.views import SessionWizardView
 
 from customers.forms import CustomerDetailsForm
 from customers.models import Customer
-from customers.views import SETUP_INFO_SESSION_KEY
+from customers.views import stash_setup_info
 from partners.selectors import active_partner_organizations
 from partners.views import OrgView
 from portal.ratelimit import RateLimitedWizardSubmitMixin
@@ -146,9 +146,7 @@ class NewCustomerWizard(RateLimitedWizardSubmitMixin, OrgView, SessionWizardView
                     # Saved with the order, in its transaction: a concurrent second Submit
                     # waits for this commit, then sends the browser to Setup info, which
                     # must find the password already there.
-                    stash = session.get(SETUP_INFO_SESSION_KEY, {})
-                    stash[str(customer.pk)] = password
-                    session[SETUP_INFO_SESSION_KEY] = stash
+                    stash_setup_info(session, customer.pk, password)
                     self.storage.reset()
                     session.save()
         except ValidationError as exc:

@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from portal.emails import personalized
 from portal.models import OutboundEmail, User
 from tests.conftest import wait_for
 from tests.factories import PASSWORD, UserFactory
@@ -126,7 +127,10 @@ def test_signup_sends_a_code_and_verifying_it_logs_in(client, celery_worker, mai
     assert message.to == [email]
     assert message.subject.startswith("[Partner Portal] ")
     code = CODE_RE.search(message.body).group()
-    assert code in row.body_text
+    # Sent: the row keeps a marker where the code was, and nothing to rebuild it from.
+    row.refresh_from_db()
+    assert code not in row.body_text and "{code}" in row.body_text
+    assert row.sealed_secrets == ""
 
     wrong = client.post(reverse("account_email_verification_sent"), {"code": "AAAA-AAAA"})
     assert "Incorrect code." in wrong.content.decode()
@@ -211,7 +215,8 @@ def test_login_with_an_unverified_address_sends_a_code_instead_of_a_session(clie
     assert session_user_id(client) is None
     [row] = OutboundEmail.objects.filter(to=user.email)
     assert row.template.startswith("account/email/email_confirmation")
-    assert CODE_RE.search(row.body_text)
+    assert not CODE_RE.search(row.body_text)  # queued: the code is sealed...
+    assert CODE_RE.search(personalized(row).text)  # ...and goes out with the message
     assert not EmailAddress.objects.get(user=user).verified
 
 
@@ -239,7 +244,8 @@ def test_password_reset_answers_unknown_addresses_exactly_like_known_ones(client
     assert known.status_code == unknown.status_code == 302
     assert known.url == unknown.url == reverse("account_reset_password_done")
     link = outbox(world.no_org_user.email, "account/email/password_reset_key")
-    assert "/accounts/password/reset/key/" in link.body_text
+    assert "/accounts/password/reset/key/" not in link.body_text
+    assert "/accounts/password/reset/key/" in personalized(link).text
     # allauth tells the unknown address's owner that no account exists; nobody is created.
     notice = outbox("nobody@example.test", "account/email/unknown_account")
     assert "/accounts/password/reset/key/" not in notice.body_text
@@ -249,7 +255,7 @@ def test_password_reset_answers_unknown_addresses_exactly_like_known_ones(client
 def test_password_reset_link_sets_a_new_password_that_logs_in(client, world):
     user = world.no_org_user
     client.post(reverse("account_reset_password"), {"email": user.email})
-    body = outbox(user.email, "account/email/password_reset_key").body_text
+    body = personalized(outbox(user.email, "account/email/password_reset_key")).text
     link = urlparse(re.search(r"https?://\S+/password/reset/key/\S+/", body).group()).path
 
     response = client.get(link)  # the key moves into the session, out of the URL

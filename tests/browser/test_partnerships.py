@@ -167,8 +167,13 @@ def test_the_provider_edits_the_draft_opens_it_in_email_copies_it_and_sends_it(
     wait_for(lambda: len(mailoutbox()) == 1)
     sent = mailoutbox()[0]
     assert sent.to == [NEW_RESELLER]
-    assert sent.subject == new_subject
-    assert sent.body == new_body.strip() + "\n"
+    # The portal's prefix and framing around the provider's text (issue 14, finding 5).
+    # (Whitespace compared loosely: Python's header folding doubles the space before an
+    # encoded word when a long subject is folded there.)
+    expected = f"Partnership request from {world.provider.name}: {new_subject}"
+    assert " ".join(sent.subject.split()) == expected
+    framed = sent.body.split(" -----\n\n", 1)[1].split("\n\n----- End of the message", 1)[0]
+    assert framed == new_body.strip()
     assert link in sent.body and added in sent.body
 
     # Send leaves the draft for Indirect resellers, the page "Done" leads to.

@@ -22,6 +22,7 @@ from customers.views import SETUP_INFO_SESSION_KEY
 from partners.models import AuditEvent, Partnership
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
+from portal.sealing import SESSION_KEY as SEALED_SESSION_KEY
 from subscriptions.models import Offer, Order, Subscription
 from tests.factories import CustomerFactory, OfferFactory
 
@@ -238,7 +239,7 @@ def test_a_sales_agent_creates_a_delegated_customer_with_two_subscriptions(
     with unscoped("assert"):
         customer = Customer._base_manager.select_related("admin_user").get(domain=DOMAIN)
     assert done["Location"] == setup_info_url(p1, customer)
-    assert str(customer.pk) in sales.session[SETUP_INFO_SESSION_KEY]
+    assert f"{SETUP_INFO_SESSION_KEY}:{customer.pk}" in sales.session[SEALED_SESSION_KEY]
 
     info = sales.get(done["Location"])
     assert info.status_code == 200
@@ -300,7 +301,7 @@ def test_a_sales_agent_creates_a_delegated_customer_with_two_subscriptions(
     for session in Session.objects.all():
         assert password not in session.session_data
         assert password not in str(session.get_decoded())
-    assert str(customer.pk) not in sales.session.get(SETUP_INFO_SESSION_KEY, {})
+    assert SEALED_SESSION_KEY not in sales.session  # taken, and nothing else was stashed
 
     # Activity: one entry for the whole Submit, seen by the provider and the reseller.
     entries = [e for e in events if not e.verb.startswith("login.")]

@@ -93,11 +93,14 @@ def request_partnership_via_view(client, provider, email: str) -> tuple[str, str
 
 def invite_member_via_view(client, org, email: str, role="sales_agent") -> tuple[str, str]:
     """Invite a colleague through the real view; returns (link, token) from the email."""
+    from portal.emails import personalized
     from portal.models import OutboundEmail
 
     url = reverse("team:invite", kwargs={"org_slug": org.slug})
     assert client.post(url, {"email": email, "role": role}).status_code == 302
-    match = TEAM_LINK.search(OutboundEmail.objects.filter(to=email).latest("pk").body_text)
+    # The link as the worker will send it: the queued row holds a marker, the link sealed.
+    queued = OutboundEmail.objects.filter(to=email).latest("pk")
+    match = TEAM_LINK.search(personalized(queued).text)
     return match.group(0), match.group(1)
 
 
