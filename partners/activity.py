@@ -24,6 +24,7 @@ VERBS = {
     "customer.reseller_assigned": _("Reseller assigned"),
     "customer.reseller_changed": _("Reseller changed"),
     "customer.reseller_removed": _("Reseller removed"),
+    "customer.delegation_ended": _("Reseller removed: the partnership ended"),
     "subscription.created": _("Subscriptions added"),
     "subscription.licenses_changed": _("Licenses changed"),
     "subscription.upgraded": _("Subscription upgraded"),

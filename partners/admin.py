@@ -13,12 +13,12 @@ from partners.models import (
 )
 from partners.partnerships import (
     draft_message,
-    end_partnership,
     resend_partnership_request,
     revoke_partnership_request,
     send_partnership_request,
 )
 from portal.admin_links import linked
+from subscriptions.services import end_partnership
 
 
 class MembershipInline(admin.TabularInline):
@@ -144,17 +144,23 @@ class PartnershipAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("End the selected partnerships"))
     def end_partnerships(self, request, queryset):
-        # The same service as the dashboard: same rules, same activity entry and email.
-        done = 0
+        # The same service as the portal's End partnership: same rules, activity entries
+        # and email, and the delegations and support contacts end with it.
+        done = customers = 0
         for partnership in queryset.filter(ended_at=None).select_related("provider"):
             try:
-                end_partnership(
+                _partnership, lost = end_partnership(
                     org=partnership.provider, actor=request.user, partnership=partnership
                 )
                 done += 1
+                customers += lost
             except ValidationError as exc:
                 self.message_user(request, " ".join(exc.messages), messages.ERROR)
-        self.message_user(request, _("%(n)s partnership(s) ended.") % {"n": done})
+        self.message_user(
+            request,
+            _("%(n)s partnership(s) ended; %(customers)s customer(s) no longer have a reseller.")
+            % {"n": done, "customers": customers},
+        )
 
 
 @admin.register(PartnershipRequest)
