@@ -1,6 +1,7 @@
 """Words for the activity log: what each recorded verb means to a person."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 KINDS = [
     ("partnership", _("Partnerships")),
@@ -52,6 +53,10 @@ def describe(verb: str) -> str:
 
 def changes(data: dict) -> str:
     """Before and after, when the entry has them; else its other details, briefly."""
+    if "count" in data:  # an entry counting repeated events within its hour
+        return ngettext(
+            "%(count)s attempt within the hour", "%(count)s attempts within the hour", data["count"]
+        ) % {"count": data["count"]}
     if "old" in data or "new" in data:
         return f"{data.get('old') if data.get('old') is not None else '—'} → " + (
             f"{data.get('new') if data.get('new') is not None else '—'}"

@@ -230,6 +230,10 @@ class AuditEvent(models.Model):
     customer_id = models.PositiveBigIntegerField(_("customer"), null=True, blank=True)
     subscription_id = models.PositiveBigIntegerField(_("subscription"), null=True, blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    # Set on entries that count repeated events instead of recording each one (failed
+    # sign-ins, which anyone can cause): the hour (UTC) the entry counts, with the count
+    # in `data`. At most one such entry per organization, account, action and hour.
+    hour = models.DateTimeField(_("hour counted"), null=True, blank=True, editable=False)
 
     objects = ScopedManager()
 
@@ -241,6 +245,13 @@ class AuditEvent(models.Model):
             models.Index(fields=["organization", "-created_at"]),
             models.Index(fields=["provider", "-created_at"]),
             models.Index(fields=["reseller", "-created_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "actor", "verb", "hour"],
+                condition=Q(hour__isnull=False),
+                name="partners_auditevent_one_per_hour",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ ValidationError with a message meant for the person who asked.
 """
 
 from collections.abc import Iterable
+from datetime import datetime
 from itertools import batched
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from partners.models import AuditEvent, Membership, Organization, TeamInvitation
 from portal.emails import send_email
-from portal.locking import lock_all, lock_one
+from portal.locking import bounded_wait, lock_all, lock_one
 from portal.models import User
 from portal.scoping import org_scope
 from portal.tokens import new_token
@@ -114,6 +115,34 @@ def record_events(
             AuditEvent.objects.bulk_create(batch)
             written += len(batch)
     return written
+
+
+def record_failed_sign_in(*, user: User, ip: str, at: datetime | None = None) -> None:
+    """A failed sign-in to `user`'s account, in the Activity of each of its organizations,
+    counted: one entry per organization and hour (UTC), carrying the count and the last
+    IP address, instead of one entry per attempt.
+
+    Anyone can fail a sign-in to any address, anonymously, so an entry per attempt let
+    strangers write into an organization's log without limit. `at` moves time in tests.
+    """
+    hour = (at or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    memberships = Membership.objects.filter(user=user).select_related("organization")
+    for org in [m.organization for m in memberships]:
+        side = {"provider": org} if org.is_provider else {"reseller": org}
+        with transaction.atomic(), bounded_wait(), org_scope(org):
+            # The row is locked while it is counted: failures arriving at once count one
+            # after the other. Two first failures of an hour racing to insert it: the
+            # unique constraint keeps one, and get_or_create then reads and locks that one.
+            entry, created = AuditEvent.objects.select_for_update().get_or_create(
+                organization=org,
+                actor=user,
+                verb="login.failed",
+                hour=hour,
+                defaults={"target": user.email, "data": {"count": 1, "ip": ip}, **side},
+            )
+            if not created:
+                entry.data = {**entry.data, "count": entry.data.get("count", 1) + 1, "ip": ip}
+                entry.save(update_fields=["data"])
 
 
 def _unique_slug(name: str) -> str:
