@@ -42,6 +42,8 @@ VERBS = {
     "member.removed": _("User removed"),
     "organization.enrolled": _("Organization enrolled"),
     "organization.created": _("Organization created"),
+    "organization.partner_id_verified": _("Partner ID verified"),
+    "organization.partner_id_rejected": _("Partner ID claim rejected"),
     "login.succeeded": _("Signed in"),
     "login.failed": _("Failed sign-in"),
 }

@@ -95,7 +95,7 @@ def request_partnership(
                 "%(email)s works for %(reseller)s (Partner ID %(partner_id)s), "
                 "which is already your indirect reseller."
             )
-            % {"email": email, "reseller": partner.name, "partner_id": partner.partner_id},
+            % {"email": email, "reseller": partner.name, "partner_id": partner.partner_id_display},
             code="already_partnered",
         )
     pending = lock_all(
