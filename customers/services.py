@@ -240,8 +240,9 @@ def end_delegations(*, org: Organization, actor: User | None, partnership: Partn
     delegated = Customer._base_manager.filter(
         provider_id=partnership.provider_id, reseller_id=partnership.reseller_id
     )
-    # Locked in id order, as every single-customer change locks its row: a concurrent
-    # "Change reseller" waits and then finds the customer without one.
+    # Locked until commit, so the entries name exactly the customers the UPDATE changes:
+    # an edit of one of them already under way finishes first. (New delegations to the
+    # reseller wait on the partnership row this transaction holds: check_reseller.)
     customers = lock_all(delegated.order_by("pk").values_list("pk", "company_name"))
     if not customers:
         return 0

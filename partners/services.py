@@ -172,6 +172,8 @@ def _create_organization(
         country=country,
         contact_email=contact_email.strip().lower(),
     )
+    # The constraints are the database's to check on save: the one verified claim per
+    # Partner ID answers with the message below (the digits have the field's validator).
     org.full_clean(validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
