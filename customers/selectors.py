@@ -5,7 +5,7 @@ from django.db.models import FETCH_RAISE, Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from customers.models import Customer
-from partners.models import Organization
+from partners.models import Organization, Partnership
 from portal.models import User
 
 
@@ -54,3 +54,11 @@ def domain_in_use(*, domain: str) -> bool:
         Customer._base_manager.filter(domain=domain).exists()
         or User.objects.filter(email__iexact=f"admin@{domain}").exists()
     )
+
+
+def delegated_customer_count(*, partnership: Partnership) -> int:
+    """How many of the provider's customers are delegated to the reseller: those that lose
+    their reseller when the partnership ends. One count on the (provider, reseller) index."""
+    return Customer.objects.filter(
+        provider_id=partnership.provider_id, reseller_id=partnership.reseller_id
+    ).count()

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from customers.models import Customer
 from partners.counts import forget_reseller_counts
 from partners.models import Organization, Partnership
-from partners.services import record_event
-from portal.locking import bounded_atomic, lock_one
+from partners.services import record_event, record_events
+from portal.locking import bounded_atomic, lock_all, lock_one, share_lock_matching
 from portal.models import User
 
 ACCOUNT_FIELDS = (
@@ -54,9 +54,12 @@ def check_reseller(*, provider: Organization, reseller: Organization | None) -> 
     """A customer can only be delegated to an active partner of its provider."""
     if reseller is None:
         return
-    active = Partnership._base_manager.filter(
-        provider=provider, reseller=reseller, ended_at=None
-    ).exists()
+    # Share-locked until the change commits: a partnership being ended at this moment is
+    # waited for and then found ended, so no delegation (or support contact) is made to a
+    # reseller after `end_delegations` has run, to come back with the next partnership.
+    active = share_lock_matching(
+        Partnership._base_manager.filter(provider=provider, reseller=reseller, ended_at=None)
+    )
     if not active:
         raise ValidationError(
             {
@@ -189,10 +192,12 @@ def set_customer_reseller(
     *, customer: Customer, actor: User, reseller: Organization | None
 ) -> Customer:
     """Establish, change or remove the reseller relationship (delegated administration)."""
+    # The partnership before the customer's row: the order ending a partnership locks them
+    # in (end_delegations), so the two never wait for each other in a circle.
+    check_reseller(provider=customer.provider, reseller=reseller)
     customer = lock_one(
         Customer._base_manager.select_related("provider", "reseller"), pk=customer.pk
     )
-    check_reseller(provider=customer.provider, reseller=reseller)
     previous = customer.reseller
     if previous == reseller:
         return customer
@@ -218,3 +223,40 @@ def set_customer_reseller(
         new=reseller.name if reseller else None,
     )
     return customer
+
+
+def end_delegations(*, org: Organization, actor: User | None, partnership: Partnership) -> int:
+    """The partnership has ended: every customer its provider delegated to its reseller
+    gets no reseller. Otherwise they would silently be delegated again the day the two
+    partner again; a new partnership delegates nothing until the provider chooses.
+
+    One activity entry per customer, seen by both sides. Bulk, for resellers with tens of
+    thousands of customers: a lock-and-read, one UPDATE and an INSERT per 5,000 entries.
+    Call it in the transaction that ended the partnership (subscriptions' end_partnership).
+    Returns how many customers lost their reseller.
+    """
+    if partnership.is_active:
+        raise ValueError("end the partnership before its delegations")
+    delegated = Customer._base_manager.filter(
+        provider_id=partnership.provider_id, reseller_id=partnership.reseller_id
+    )
+    # Locked until commit, so the entries name exactly the customers the UPDATE changes:
+    # an edit of one of them already under way finishes first. (New delegations to the
+    # reseller wait on the partnership row this transaction holds: check_reseller.)
+    customers = lock_all(delegated.order_by("pk").values_list("pk", "company_name"))
+    if not customers:
+        return 0
+    delegated.update(reseller=None, updated_at=timezone.now())
+    forget_reseller_counts(provider_id=partnership.provider_id)
+    reseller = partnership.reseller
+    return record_events(
+        org=org,
+        actor=actor,
+        verb="customer.delegation_ended",
+        provider=partnership.provider,
+        reseller=reseller,
+        entries=(
+            {"target": name, "customer_id": pk, "old": reseller.name, "new": None}
+            for pk, name in customers
+        ),
+    )

@@ -26,7 +26,7 @@ class CustomerTable(PortalTable):
         accessor="reseller__name",
         verbose_name=_("Indirect reseller"),
         orderable=False,
-        default="—",
+        default=_("No reseller"),
     )
     subscription_count = tables.Column(verbose_name=_("Subscriptions"), orderable=False)
     created_at = DateColumn(verbose_name=_("Created"))
@@ -66,7 +66,7 @@ class CustomerTable(PortalTable):
         )
 
     def value_reseller(self, value) -> str:
-        return "" if value in (None, "—") else value
+        return value or ""  # an empty cell in the export, not the page's "No reseller"
 
     def value_company_name(self, value) -> str:
         return value

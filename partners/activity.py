@@ -1,6 +1,7 @@
 """Words for the activity log: what each recorded verb means to a person."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 KINDS = [
     ("partnership", _("Partnerships")),
@@ -24,6 +25,7 @@ VERBS = {
     "customer.reseller_assigned": _("Reseller assigned"),
     "customer.reseller_changed": _("Reseller changed"),
     "customer.reseller_removed": _("Reseller removed"),
+    "customer.delegation_ended": _("Reseller removed: the partnership ended"),
     "subscription.created": _("Subscriptions added"),
     "subscription.licenses_changed": _("Licenses changed"),
     "subscription.upgraded": _("Subscription upgraded"),
@@ -40,6 +42,8 @@ VERBS = {
     "member.removed": _("User removed"),
     "organization.enrolled": _("Organization enrolled"),
     "organization.created": _("Organization created"),
+    "organization.partner_id_verified": _("Partner ID verified"),
+    "organization.partner_id_rejected": _("Partner ID claim rejected"),
     "login.succeeded": _("Signed in"),
     "login.failed": _("Failed sign-in"),
 }
@@ -51,6 +55,10 @@ def describe(verb: str) -> str:
 
 def changes(data: dict) -> str:
     """Before and after, when the entry has them; else its other details, briefly."""
+    if "count" in data:  # an entry counting repeated events within its hour
+        return ngettext(
+            "%(count)s attempt within the hour", "%(count)s attempts within the hour", data["count"]
+        ) % {"count": data["count"]}
     if "old" in data or "new" in data:
         return f"{data.get('old') if data.get('old') is not None else '—'} → " + (
             f"{data.get('new') if data.get('new') is not None else '—'}"

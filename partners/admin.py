@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from partners.models import (
     AuditEvent,
@@ -13,12 +15,13 @@ from partners.models import (
 )
 from partners.partnerships import (
     draft_message,
-    end_partnership,
     resend_partnership_request,
     revoke_partnership_request,
     send_partnership_request,
 )
+from partners.services import reject_partner_id, verify_partner_id
 from portal.admin_links import linked
+from subscriptions.services import end_partnership
 
 
 class MembershipInline(admin.TabularInline):
@@ -36,15 +39,97 @@ class MembershipInline(admin.TabularInline):
         return False
 
 
+class DisputedPartnerIdFilter(admin.SimpleListFilter):
+    """Organizations whose Partner ID another organization claims too (rejected claims
+    aside): the disputes staff settle with "Verify the Partner ID"."""
+
+    title = gettext_lazy("Partner ID claims")
+    parameter_name = "partner_id_claims"
+
+    def lookups(self, request, model_admin):
+        return [("disputed", _("Disputed Partner IDs"))]
+
+    def queryset(self, request, queryset):
+        if self.value() != "disputed":
+            return queryset
+        rival = (
+            Organization.objects.filter(partner_id=OuterRef("partner_id"))
+            .exclude(pk=OuterRef("pk"))
+            .exclude(partner_id_status=Organization.PartnerIdStatus.REJECTED)
+        )
+        return queryset.exclude(partner_id_status=Organization.PartnerIdStatus.REJECTED).filter(
+            Exists(rival)
+        )
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "partner_id", "country", "contact_email", "created_at"]
-    list_filter = ["kind", "country"]
+    list_display = [
+        "name",
+        "kind",
+        "partner_id",
+        "partner_id_status",
+        "country",
+        "contact_email",
+        "created_at",
+    ]
+    list_filter = [DisputedPartnerIdFilter, "partner_id_status", "kind", "country"]
     search_fields = ["name", "partner_id", "contact_email", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created_at", "updated_at"]
+    # The Partner ID and its status change only through the actions below (one verified
+    # claim per Partner ID, competing claims rejected, activity entries); the kind never
+    # changes. The rest is plain contact data.
+    readonly_fields = [
+        "kind",
+        "partner_id",
+        "partner_id_status",
+        "partner_id_reviewed_at",
+        "partner_id_reviewed_by",
+        "created_at",
+        "updated_at",
+    ]
     date_hierarchy = "created_at"
     inlines = [MembershipInline]
+    actions = ["verify_partner_ids", "reject_partner_ids"]
+
+    def has_add_permission(self, request):
+        # Resellers enroll themselves; staff create providers with create_provider, which
+        # invites the first Admin.
+        return False
+
+    @admin.action(description=_("Verify the Partner ID (competing claims are rejected)"))
+    def verify_partner_ids(self, request, queryset):
+        claims: dict[str, list[Organization]] = {}
+        for org in queryset.order_by("partner_id", "pk"):
+            claims.setdefault(org.partner_id, []).append(org)
+        verified = rejected = 0
+        for partner_id, orgs in claims.items():
+            if len(orgs) > 1:
+                # Which claim is genuine is the decision itself: never guess it.
+                self.message_user(
+                    request,
+                    _(
+                        "%(orgs)s all claim Partner ID %(partner_id)s: select only the "
+                        "organization whose claim you verify."
+                    )
+                    % {"orgs": ", ".join(o.name for o in orgs), "partner_id": partner_id},
+                    messages.ERROR,
+                )
+                continue
+            rejected += verify_partner_id(organization=orgs[0], actor=request.user)
+            verified += 1
+        self.message_user(
+            request,
+            _("%(n)s Partner ID(s) verified; %(rejected)s competing claim(s) rejected.")
+            % {"n": verified, "rejected": rejected},
+        )
+
+    @admin.action(description=_("Reject the Partner ID claim"))
+    def reject_partner_ids(self, request, queryset):
+        done = 0
+        for org in queryset:
+            reject_partner_id(organization=org, actor=request.user)
+            done += 1
+        self.message_user(request, _("%(n)s Partner ID claim(s) rejected.") % {"n": done})
 
 
 @admin.register(Membership)
@@ -144,17 +229,23 @@ class PartnershipAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("End the selected partnerships"))
     def end_partnerships(self, request, queryset):
-        # The same service as the dashboard: same rules, same activity entry and email.
-        done = 0
+        # The same service as the portal's End partnership: same rules, activity entries
+        # and email, and the delegations and support contacts end with it.
+        done = customers = 0
         for partnership in queryset.filter(ended_at=None).select_related("provider"):
             try:
-                end_partnership(
+                _partnership, lost = end_partnership(
                     org=partnership.provider, actor=request.user, partnership=partnership
                 )
                 done += 1
+                customers += lost
             except ValidationError as exc:
                 self.message_user(request, " ".join(exc.messages), messages.ERROR)
-        self.message_user(request, _("%(n)s partnership(s) ended.") % {"n": done})
+        self.message_user(
+            request,
+            _("%(n)s partnership(s) ended; %(customers)s customer(s) no longer have a reseller.")
+            % {"n": done, "customers": customers},
+        )
 
 
 @admin.register(PartnershipRequest)

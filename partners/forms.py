@@ -17,7 +17,10 @@ class EnrollmentForm(forms.Form):
         label=_("Partner ID"),
         max_length=10,
         validators=[partner_id_validator],
-        help_text=_("Your program Partner ID, 6 to 10 digits."),
+        help_text=_(
+            "Your program Partner ID, 6 to 10 digits. Portal staff verify it; until then "
+            "it shows as unverified."
+        ),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     country = LazyTypedChoiceField(label=_("Country"), choices=country_choices)

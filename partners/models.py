@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -31,15 +32,41 @@ class Organization(TimeStamped):
         PROVIDER = "provider", _("Indirect provider")
         RESELLER = "reseller", _("Indirect reseller")
 
+    class PartnerIdStatus(models.TextChoices):
+        UNVERIFIED = "unverified", pgettext_lazy("Partner ID", "Unverified")
+        VERIFIED = "verified", pgettext_lazy("Partner ID", "Verified")
+        REJECTED = "rejected", pgettext_lazy("Partner ID", "Rejected")
+
     kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
     name = models.CharField(_("company name"), max_length=200)
     slug = models.SlugField(_("URL name"), max_length=80, unique=True)
+    # Self-declared at enrollment, so not unique: a second company may claim a Partner ID
+    # someone else took first, and staff settle the dispute (at most one verified claim).
     partner_id = models.CharField(
         _("Partner ID"),
         max_length=10,
-        unique=True,
+        db_index=True,
         validators=[partner_id_validator],
-        help_text=_("The program's partner identifier (6 to 10 digits)."),
+        help_text=_("The program's partner identifier (6 to 10 digits), as claimed."),
+    )
+    partner_id_status = models.CharField(
+        _("Partner ID status"),
+        max_length=16,
+        choices=PartnerIdStatus.choices,
+        default=PartnerIdStatus.UNVERIFIED,
+        db_default=PartnerIdStatus.UNVERIFIED,
+        help_text=_(
+            "Unverified until staff check the claim; verifying one claim rejects the others."
+        ),
+    )
+    partner_id_reviewed_at = models.DateTimeField(_("Partner ID reviewed"), null=True, blank=True)
+    partner_id_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Partner ID reviewed by"),
     )
     country = CountryField(_("country"))
     contact_email = models.EmailField(_("contact email"))
@@ -57,10 +84,33 @@ class Organization(TimeStamped):
                 condition=Q(partner_id__regex=r"^[0-9]{6,10}$"),
                 name="partners_organization_partner_id_digits",
             ),
+            models.CheckConstraint(
+                condition=Q(partner_id_status__in=["unverified", "verified", "rejected"]),
+                name="partners_organization_known_partner_id_status",
+            ),
+            models.UniqueConstraint(
+                fields=["partner_id"],
+                condition=Q(partner_id_status="verified"),
+                name="partners_organization_one_verified_partner_id",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def partner_id_verified(self) -> bool:
+        return self.partner_id_status == self.PartnerIdStatus.VERIFIED
+
+    @property
+    def partner_id_display(self) -> str:
+        """The Partner ID as text, marked until staff verify it (emails, messages, exports):
+        anyone can claim any Partner ID at enrollment."""
+        if self.partner_id_status == self.PartnerIdStatus.VERIFIED:
+            return self.partner_id
+        if self.partner_id_status == self.PartnerIdStatus.REJECTED:
+            return gettext("%(partner_id)s, rejected") % {"partner_id": self.partner_id}
+        return gettext("%(partner_id)s, unverified") % {"partner_id": self.partner_id}
 
     def get_absolute_url(self) -> str:
         return reverse("dashboard", kwargs={"org_slug": self.slug})
@@ -230,6 +280,10 @@ class AuditEvent(models.Model):
     customer_id = models.PositiveBigIntegerField(_("customer"), null=True, blank=True)
     subscription_id = models.PositiveBigIntegerField(_("subscription"), null=True, blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    # Set on entries that count repeated events instead of recording each one (failed
+    # sign-ins, which anyone can cause): the hour (UTC) the entry counts, with the count
+    # in `data`. At most one such entry per organization, account, action and hour.
+    hour = models.DateTimeField(_("hour counted"), null=True, blank=True, editable=False)
 
     objects = ScopedManager()
 
@@ -241,6 +295,13 @@ class AuditEvent(models.Model):
             models.Index(fields=["organization", "-created_at"]),
             models.Index(fields=["provider", "-created_at"]),
             models.Index(fields=["reseller", "-created_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "actor", "verb", "hour"],
+                condition=Q(hour__isnull=False),
+                name="partners_auditevent_one_per_hour",
+            ),
         ]
 
     def __str__(self) -> str:

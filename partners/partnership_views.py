@@ -11,11 +11,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 
+from customers.selectors import delegated_customer_count
 from partners import partnerships
 from partners.filters import PartnerResellerFilter
 from partners.forms import PartnershipDraftForm, PartnershipRequestForm, PartnershipResponseForm
@@ -36,6 +38,7 @@ from portal.ratelimit import RateLimitedPostMixin, limit
 from portal.scoping import unscoped
 from portal.tables import ExportMixin
 from portal.tokens import token_digest
+from subscriptions import services as subscription_services
 
 
 def mailto_url(to: str, subject: str, body: str) -> str:
@@ -420,17 +423,34 @@ class PartnershipEndView(OrgView, TemplateView):
             if partnership.provider_id == self.request.org.pk
             else partnership.provider
         )
-        return super().get_context_data(partnership=partnership, other=other, **kwargs)
+        return super().get_context_data(
+            partnership=partnership,
+            other=other,
+            customer_count=delegated_customer_count(partnership=partnership),
+            **kwargs,
+        )
 
     def post(self, request, *args, **kwargs):
         partnership = self.get_partnership()
         try:
-            partnerships.end_partnership(
+            # The subscriptions app's service: it ends the delegations and support
+            # contacts with the partnership, in one transaction.
+            _partnership, customers = subscription_services.end_partnership(
                 org=request.org, actor=request.user, partnership=partnership
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, _("The partnership has ended."))
+            messages.success(
+                request,
+                ngettext(
+                    "The partnership has ended. %(count)s customer no longer has a reseller.",
+                    "The partnership has ended. %(count)s customers no longer have a reseller.",
+                    customers,
+                )
+                % {"count": customers}
+                if customers
+                else _("The partnership has ended."),
+            )
         name = "partners:reseller-list" if request.org.is_provider else "partners:provider-list"
         return redirect(self.org_url(name))

@@ -9,7 +9,6 @@ import hmac
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -162,7 +161,7 @@ def request_partnership(
                 "%(email)s works for %(reseller)s (Partner ID %(partner_id)s), "
                 "which is already your indirect reseller."
             )
-            % {"email": email, "reseller": partner.name, "partner_id": partner.partner_id},
+            % {"email": email, "reseller": partner.name, "partner_id": partner.partner_id_display},
             code="already_partnered",
         )
     pending = lock_all(
@@ -455,7 +454,12 @@ def decline_partnership(
 
 @transaction.atomic
 def end_partnership(*, org: Organization, actor: User, partnership: Partnership) -> Partnership:
-    """Either side ends it. The row stays; a new request can start a new partnership."""
+    """Either side ends it. The row stays; a new request can start a new partnership.
+
+    Only the partnership itself: what hangs off it in the apps above (delegated customers,
+    support contacts) ends in `subscriptions.services.end_partnership`, which calls this
+    first, in its transaction. Views and the admin call that one.
+    """
     with unscoped("ending affects both organizations"):
         partnership = lock_one(
             Partnership.objects.select_related("provider", "reseller"), pk=partnership.pk
@@ -467,11 +471,6 @@ def end_partnership(*, org: Organization, actor: User, partnership: Partnership)
         partnership.ended_at = timezone.now()
         partnership.ended_by = actor
         partnership.save(update_fields=["ended_at", "ended_by", "updated_at"])
-        # Support-contact designations return to the provider. (Reached through the
-        # reverse relation the subscriptions app defines; incentive associations stay.)
-        returned = partnership.reseller.supported_subscriptions.filter(
-            customer__provider=partnership.provider
-        ).update(support_contact=None, version=F("version") + 1, updated_at=timezone.now())
         other = partnership.reseller if org.pk == partnership.provider_id else partnership.provider
         record_event(
             org=org,
@@ -480,7 +479,6 @@ def end_partnership(*, org: Organization, actor: User, partnership: Partnership)
             target=partnership,
             provider=partnership.provider,
             reseller=partnership.reseller,
-            support_contacts_returned=returned,
         )
         notify_admins(
             other, "partnership_ended", {"ended_by_org": org, "other": other, "actor": actor}

@@ -76,8 +76,14 @@ def activity_list(*, org: Organization) -> QuerySet[AuditEvent]:
     )
 
 
-def organization_by_partner_id(*, partner_id: str) -> Organization | None:
-    return Organization.objects.filter(partner_id=partner_id).first()
+def competing_partner_id_claims(*, org: Organization) -> QuerySet[Organization]:
+    """Other organizations claiming the organization's Partner ID (those staff rejected
+    aside). Partner IDs are self-declared, so they identify nobody until verified."""
+    return (
+        Organization.objects.filter(partner_id=org.partner_id)
+        .exclude(pk=org.pk)
+        .exclude(partner_id_status=Organization.PartnerIdStatus.REJECTED)
+    )
 
 
 def partner_reseller_list(*, org: Organization) -> QuerySet[Partnership]:

@@ -5,6 +5,10 @@ the same transaction, and queues email on commit. Rule violations raise
 ValidationError with a message meant for the person who asked.
 """
 
+from collections.abc import Iterable
+from datetime import datetime
+from itertools import batched
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -15,10 +19,41 @@ from django.utils.translation import gettext as _
 
 from partners.models import AuditEvent, Membership, Organization, TeamInvitation
 from portal.emails import LINK_MARKER, send_email
-from portal.locking import lock_all, lock_one
+from portal.locking import bounded_wait, lock_all, lock_one
 from portal.models import User
 from portal.scoping import org_scope
 from portal.tokens import new_token
+
+
+def _event(
+    *,
+    org: Organization,
+    actor: User | None,
+    verb: str,
+    target: object = "",
+    provider: Organization | None = None,
+    reseller: Organization | None = None,
+    customer_id: int | None = None,
+    subscription_id: int | None = None,
+    **data,
+) -> AuditEvent:
+    if org.is_provider:
+        provider = provider or org
+    else:
+        reseller = reseller or org
+    if org not in (provider, reseller):
+        raise ValueError(f"{org} acted on a relationship it is not part of")
+    return AuditEvent(
+        organization=org,
+        actor=actor,
+        verb=verb,
+        target=str(target)[:300],
+        data=data,
+        provider=provider,
+        reseller=reseller,
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+    )
 
 
 def record_event(
@@ -36,24 +71,78 @@ def record_event(
     """Write the one activity entry for a change. `org` acted; `provider` and `reseller`
     are the sides it concerns, who will see it on their Activity page. The acting
     organization is one of them (what `AuditEvent.visible_to` relies on)."""
-    if org.is_provider:
-        provider = provider or org
-    else:
-        reseller = reseller or org
-    if org not in (provider, reseller):
-        raise ValueError(f"{org} acted on a relationship it is not part of")
+    event = _event(
+        org=org,
+        actor=actor,
+        verb=verb,
+        target=target,
+        provider=provider,
+        reseller=reseller,
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        **data,
+    )
     with org_scope(org):
-        return AuditEvent.objects.create(
-            organization=org,
-            actor=actor,
-            verb=verb,
-            target=str(target)[:300],
-            data=data,
-            provider=provider,
-            reseller=reseller,
-            customer_id=customer_id,
-            subscription_id=subscription_id,
-        )
+        event.save(force_insert=True)
+    return event
+
+
+# Entries per INSERT in record_events: PostgreSQL takes a batch as one UNNEST statement,
+# and a batch of model instances in memory stays a few megabytes.
+EVENT_BATCH = 5000
+
+
+def record_events(
+    *,
+    org: Organization,
+    actor: User | None,
+    verb: str,
+    entries: Iterable[dict],
+    provider: Organization | None = None,
+    reseller: Organization | None = None,
+) -> int:
+    """`record_event` for one change that touches many objects at once (ending a
+    partnership ends every delegation it carried): one entry per object, under the same
+    rules, written in bulk, so ten thousand objects cost two statements, not ten
+    thousand. Each entry gives `target`, `customer_id`/`subscription_id` and the data."""
+    written = 0
+    events = (
+        _event(org=org, actor=actor, verb=verb, provider=provider, reseller=reseller, **entry)
+        for entry in entries
+    )
+    with org_scope(org):
+        for batch in batched(events, EVENT_BATCH):
+            AuditEvent.objects.bulk_create(batch)
+            written += len(batch)
+    return written
+
+
+def record_failed_sign_in(*, user: User, ip: str, at: datetime | None = None) -> None:
+    """A failed sign-in to `user`'s account, in the Activity of each of its organizations,
+    counted: one entry per organization and hour (UTC), carrying the count and the last
+    IP address, instead of one entry per attempt.
+
+    Anyone can fail a sign-in to any address, anonymously, so an entry per attempt let
+    strangers write into an organization's log without limit. `at` moves time in tests.
+    """
+    hour = (at or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    memberships = Membership.objects.filter(user=user).select_related("organization")
+    for org in [m.organization for m in memberships]:
+        side = {"provider": org} if org.is_provider else {"reseller": org}
+        with transaction.atomic(), bounded_wait(), org_scope(org):
+            # The row is locked while it is counted: failures arriving at once count one
+            # after the other. Two first failures of an hour racing to insert it: the
+            # unique constraint keeps one, and get_or_create then reads and locks that one.
+            entry, created = AuditEvent.objects.select_for_update().get_or_create(
+                organization=org,
+                actor=user,
+                verb="login.failed",
+                hour=hour,
+                defaults={"target": user.email, "data": {"count": 1, "ip": ip}, **side},
+            )
+            if not created:
+                entry.data = {**entry.data, "count": entry.data.get("count", 1) + 1, "ip": ip}
+                entry.save(update_fields=["data"])
 
 
 def _unique_slug(name: str) -> str:
@@ -66,29 +155,35 @@ def _unique_slug(name: str) -> str:
 
 
 def _create_organization(
-    *, kind: str, name: str, partner_id: str, country: str, contact_email: str
+    *,
+    kind: str,
+    name: str,
+    partner_id: str,
+    country: str,
+    contact_email: str,
+    partner_id_status: str = Organization.PartnerIdStatus.UNVERIFIED,
 ) -> Organization:
     org = Organization(
         kind=kind,
         name=name.strip(),
         slug=_unique_slug(name),
         partner_id=partner_id.strip(),
+        partner_id_status=partner_id_status,
         country=country,
         contact_email=contact_email.strip().lower(),
     )
-    org.full_clean(validate_unique=False)
-    duplicate = ValidationError(
-        {"partner_id": _("An organization with this Partner ID is already enrolled.")},
-        code="duplicate_partner_id",
-    )
-    if Organization.objects.filter(partner_id=org.partner_id).exists():
-        raise duplicate
+    # The constraints are the database's to check on save: the one verified claim per
+    # Partner ID answers with the message below (the digits have the field's validator).
+    org.full_clean(validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             org.save()
     except IntegrityError as exc:
-        # Two enrollments racing for one Partner ID: the constraint decides.
-        raise duplicate from exc
+        # Only a verified claim is unique: another organization's was verified meanwhile.
+        raise ValidationError(
+            {"partner_id": _("This Partner ID is already verified for another organization.")},
+            code="partner_id_verified",
+        ) from exc
     return org
 
 
@@ -96,7 +191,12 @@ def _create_organization(
 def enroll_reseller(
     *, user: User, name: str, partner_id: str, country: str, contact_email: str
 ) -> Organization:
-    """Enroll a new indirect reseller with `user` as its first Admin."""
+    """Enroll a new indirect reseller with `user` as its first Admin.
+
+    Its Partner ID is a claim, unverified until staff check it. A Partner ID another
+    organization already claims is accepted too: refusing it would let whoever enrolled
+    first (a squatter) keep the real company out; staff settle it in the admin.
+    """
     org = _create_organization(
         kind=Organization.Kind.RESELLER,
         name=name,
@@ -121,15 +221,36 @@ def create_provider(
 ) -> tuple[Organization, str | None]:
     """Create an indirect provider (staff only) and give `admin_email` its Admin role.
 
+    Staff create providers, so the Partner ID is verified at once, unless another
+    organization claims it too: then it stays unverified, a dispute to settle in the admin.
+    A Partner ID already verified for another organization is refused.
     An existing user becomes Admin at once; anyone else is invited by email.
     Returns the organization and, for an invitation, the link it carries.
     """
+    claims = Organization.objects.filter(partner_id=partner_id.strip()).exclude(
+        partner_id_status=Organization.PartnerIdStatus.REJECTED
+    )
+    holder = claims.filter(partner_id_status=Organization.PartnerIdStatus.VERIFIED).first()
+    if holder is not None:
+        raise ValidationError(
+            {
+                "partner_id": _("Partner ID %(partner_id)s is already verified for %(org)s.")
+                % {"partner_id": holder.partner_id, "org": holder.name}
+            },
+            code="partner_id_verified",
+        )
+    claimed = claims.exists()
     org = _create_organization(
         kind=Organization.Kind.PROVIDER,
         name=name,
         partner_id=partner_id,
         country=country,
         contact_email=contact_email,
+        partner_id_status=(
+            Organization.PartnerIdStatus.UNVERIFIED
+            if claimed
+            else Organization.PartnerIdStatus.VERIFIED
+        ),
     )
     record_event(org=org, actor=actor, verb="organization.created", target=org)
     admin_email = admin_email.strip().lower()
@@ -138,8 +259,63 @@ def create_provider(
         Membership.objects.create(user=user, organization=org, role=Membership.Role.ADMIN)
         record_event(org=org, actor=actor, verb="member.added", target=user, role="admin")
         return org, None
-    _, link = invite_member(org=org, actor=actor, email=admin_email, role=Membership.Role.ADMIN)
+    _invitation, link = invite_member(
+        org=org, actor=actor, email=admin_email, role=Membership.Role.ADMIN
+    )
     return org, link
+
+
+def _review(org: Organization, actor: User, status: str) -> None:
+    org.partner_id_status = status
+    org.partner_id_reviewed_at = timezone.now()
+    org.partner_id_reviewed_by = actor
+    org.save(
+        update_fields=[
+            "partner_id_status",
+            "partner_id_reviewed_at",
+            "partner_id_reviewed_by",
+            "updated_at",
+        ]
+    )
+    verb = "verified" if status == Organization.PartnerIdStatus.VERIFIED else "rejected"
+    record_event(
+        org=org, actor=actor, verb=f"organization.partner_id_{verb}", target=org.partner_id
+    )
+
+
+@transaction.atomic
+def verify_partner_id(*, organization: Organization, actor: User) -> int:
+    """Staff settle a Partner ID: this organization's claim is verified, and every
+    competing claim is rejected. Returns how many were rejected.
+
+    Every claim to the Partner ID is locked first, so two staff settling the same dispute
+    opposite ways at once end with one verified claim (the constraint would refuse two).
+    """
+    claims = {
+        o.pk: o
+        for o in lock_all(
+            Organization.objects.filter(partner_id=organization.partner_id).order_by("pk")
+        )
+    }
+    organization = claims[organization.pk]
+    rejected = 0
+    for other in claims.values():
+        if other.pk != organization.pk and other.partner_id_status != (
+            Organization.PartnerIdStatus.REJECTED
+        ):
+            _review(other, actor, Organization.PartnerIdStatus.REJECTED)
+            rejected += 1
+    if not organization.partner_id_verified:
+        _review(organization, actor, Organization.PartnerIdStatus.VERIFIED)
+    return rejected
+
+
+@transaction.atomic
+def reject_partner_id(*, organization: Organization, actor: User) -> None:
+    """Staff reject an organization's claim to its Partner ID (a squatter with no rival)."""
+    organization = lock_one(Organization.objects.all(), pk=organization.pk)
+    if organization.partner_id_status != Organization.PartnerIdStatus.REJECTED:
+        _review(organization, actor, Organization.PartnerIdStatus.REJECTED)
 
 
 def _invitation_link(token: str) -> str:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from partners.activity import changes, describe
 from partners.counts import reseller_counts
 from partners.models import AuditEvent, Membership, Partnership
+from partners.templatetags.partners import partner_id as partner_id_html
 from portal.tables import DateColumn, DateTimeColumn, LeanTemplateColumn, PortalTable
 
 
@@ -63,6 +64,13 @@ class PartnerResellerTable(PortalTable):
     count_order_by = ("reseller_id",)  # the active-partnership index (provider, reseller)
     name = tables.Column(accessor="reseller__name", verbose_name=_("Indirect reseller"))
     partner_id = tables.Column(accessor="reseller__partner_id", verbose_name=_("Partner ID"))
+    # Only in the export, where the Partner ID column stays the bare identifier.
+    partner_id_status = tables.Column(
+        accessor="reseller__partner_id_status",
+        verbose_name=_("Partner ID status"),
+        visible=False,
+        orderable=False,
+    )
     started_at = DateColumn(verbose_name=_("Partnership since"))
     # Counted for the rows shown (partners/counts.py), so not sortable: sorting 5,000
     # resellers by a count means counting all of them.
@@ -88,10 +96,17 @@ class PartnerResellerTable(PortalTable):
             "started_at",
             "customer_count",
             "subscription_count",
+            "partner_id_status",
             "actions",
         )
         order_by = ("name",)
         empty_text = _("No indirect resellers match your search.")
+
+    def render_partner_id(self, record):
+        return partner_id_html(record.reseller)
+
+    def value_partner_id(self, value) -> str:
+        return value
 
     def value_started_at(self, value) -> str:
         return value.date().isoformat()
@@ -204,6 +219,9 @@ class PartnerProviderTable(PortalTable):
         sequence = ("name", "partner_id", "started_at", "actions")
         order_by = ("name",)
         empty_text = _("No indirect providers yet.")
+
+    def render_partner_id(self, record):
+        return partner_id_html(record.provider)
 
 
 class ActivityTable(PortalTable):

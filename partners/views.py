@@ -20,6 +20,7 @@ from partners.forms import ChangeRoleForm, EnrollmentForm, InviteMemberForm
 from partners.permissions import can
 from partners.selectors import (
     activity_list,
+    competing_partner_id_claims,
     member_list,
     memberships_of,
     team_invitation_by_digest,
@@ -354,6 +355,17 @@ class EnrollView(LoginRequiredMixin, FormView):
             _("%(org)s is enrolled as an indirect reseller. You are its Admin.")
             % {"org": org.name},
         )
+        # Partner IDs are claims: say so, and say when another organization claims it too.
+        if competing_partner_id_claims(org=org).exists():
+            notice = _(
+                "Another organization also claims Partner ID %(partner_id)s. Until portal "
+                "staff verify which claim is genuine, it shows as unverified."
+            )
+        else:
+            notice = _(
+                "Partner ID %(partner_id)s shows as unverified until portal staff verify it."
+            )
+        messages.info(self.request, notice % {"partner_id": org.partner_id})
         return redirect(safe_next(self.request, org.get_absolute_url()))
 
 

@@ -77,6 +77,20 @@ def share_lock(model, pks) -> None:
             cursor.execute(f"SELECT 1 FROM {table} WHERE id = ANY(%s) FOR SHARE", [list(pks)])  # noqa: S608
 
 
+def share_lock_matching(queryset: QuerySet) -> bool:
+    """FOR SHARE on the rows `queryset` matches, until the transaction ends; whether any
+    matched. Use it to rely on a row staying as read ("this partnership is active"):
+    readers don't wait for each other, a writer that has locked the row to change it
+    (ending the partnership) is waited for, and PostgreSQL then checks the condition again
+    on the row as that writer committed it, so a row that stopped matching is not found."""
+    if connection.vendor != "postgresql":
+        return queryset.exists()  # SQLite (make run) writes one transaction at a time
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    with bounded_wait(), connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR SHARE", params)
+        return cursor.fetchone() is not None
+
+
 def key_lock(*parts) -> None:
     """A PostgreSQL advisory lock on a key (pretix's lock_objects), held until the
     transaction ends: requests working on the same key (one form submitted twice at once)

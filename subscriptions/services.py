@@ -11,9 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from customers.services import create_customer
+from customers.services import create_customer, end_delegations
+from partners import partnerships
 from partners.counts import forget_reseller_counts
-from partners.models import Organization
+from partners.models import Organization, Partnership
 from partners.partnerships import notify_admins
 from partners.services import record_event
 from portal.locking import bounded_atomic, key_lock, lock_one, share_lock
@@ -124,6 +125,26 @@ def submit_new_customer_order(
         lines=[{"offer": s.offer.offer_id, "licenses": s.quantity} for s in subscriptions],
     )
     return customer, password
+
+
+@bounded_atomic
+def end_partnership(
+    *, org: Organization, actor: User, partnership: Partnership
+) -> tuple[Partnership, int]:
+    """Either side ends a partnership, and with it everything it carried, in one
+    transaction: the partnership (partners), the provider's customers delegated to the
+    reseller (customers: they get no reseller, one activity entry each), and then the
+    support contacts (they return to the provider). Incentive associations stay.
+
+    Here, in the top app, because it spans all three: lower apps never reach up.
+    Returns the partnership and how many customers lost their reseller.
+    """
+    partnership = partnerships.end_partnership(org=org, actor=actor, partnership=partnership)
+    customers = end_delegations(org=org, actor=actor, partnership=partnership)
+    Subscription._base_manager.filter(
+        customer__provider=partnership.provider, support_contact=partnership.reseller
+    ).update(support_contact=None, version=F("version") + 1, updated_at=timezone.now())
+    return partnership, customers
 
 
 # ------------------------------------------------------------------------------
@@ -290,14 +311,16 @@ def designate_support_contact(
 ) -> Subscription:
     """The provider itself (None) or one of its active partner resellers handles support.
     The chosen reseller's Admins are told by email."""
-    subscription = _locked(subscription)
     provider = subscription.customer.provider
     if contact == provider:
         contact = None
+    # The partnership before the subscription's row, the order ending a partnership locks
+    # them in: the two never wait for each other in a circle.
+    _check_active_partner(provider, contact, "contact")
+    subscription = _locked(subscription)
     old = subscription.support_contact
     if _already_done(subscription, version, old == contact):
         return subscription
-    _check_active_partner(provider, contact, "contact")
     if old == contact:
         return subscription
     subscription.support_contact = contact
@@ -328,11 +351,11 @@ def set_incentive_reseller(
     reseller: Organization | None,
     version: int | None,
 ) -> Subscription:
+    _check_active_partner(subscription.customer.provider, reseller, "reseller")  # lock order
     subscription = _locked(subscription)
     old = subscription.reseller
     if _already_done(subscription, version, old == reseller):
         return subscription
-    _check_active_partner(subscription.customer.provider, reseller, "reseller")
     if old == reseller:
         return subscription
     subscription.reseller = reseller

@@ -41,6 +41,8 @@ class OrganizationFactory(DjangoModelFactory):
 
 class ProviderFactory(OrganizationFactory):
     kind = Organization.Kind.PROVIDER
+    # Staff create providers (create_provider), which verifies their Partner ID.
+    partner_id_status = Organization.PartnerIdStatus.VERIFIED
     name = factory.Sequence(lambda n: f"Provider {n}")
 
 

@@ -1,7 +1,10 @@
 from django import template
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import pgettext
 
-from partners.models import Membership
+from partners.models import Membership, Organization
 from partners.permissions import can
 
 register = template.Library()
@@ -17,3 +20,21 @@ def switch_org_url(context, membership: Membership) -> str:
         if action and can(membership, action):
             return reverse(match.view_name, kwargs={"org_slug": membership.organization.slug})
     return membership.organization.get_absolute_url()
+
+
+@register.simple_tag
+def partner_id(org: Organization) -> SafeString:
+    """The Partner ID, with "unverified" (or "rejected") beside it until staff verify it:
+    anyone can claim any Partner ID at enrollment."""
+    if org.partner_id_verified:
+        return format_html('<span class="mono">{}</span>', org.partner_id)
+    if org.partner_id_status == Organization.PartnerIdStatus.REJECTED:
+        badge, label = "danger", pgettext("Partner ID", "rejected")
+    else:
+        badge, label = "warning", pgettext("Partner ID", "unverified")
+    return format_html(
+        '<span class="mono">{}</span> <span class="badge badge--{}">{}</span>',
+        org.partner_id,
+        badge,
+        label,
+    )

@@ -251,14 +251,15 @@ def test_the_reseller_signs_up_enrolls_and_accepts_through_the_emailed_link(
 
     page.reload()
     expect(page.get_by_role("cell", name="New Reseller SARL", exact=True)).to_be_visible()
-    expect(page.get_by_role("cell", name="5123999", exact=True)).to_be_visible()
+    # A new enrollment's Partner ID is a claim: marked until staff verify it.
+    expect(page.get_by_role("cell", name="5123999 unverified", exact=True)).to_be_visible()
     expect(request_row(page, NEW_RESELLER).get_by_text("Accepted", exact=True)).to_be_visible()
     screenshot("provider-sees-the-reseller")
     accepted = wait_for(lambda: [m for m in mailoutbox() if m.to == [world.provider_admin.email]])[
         0
     ]
     assert accepted.subject == "New Reseller SARL accepted your partnership request"
-    assert "New Reseller SARL (Partner ID 5123999) accepted" in accepted.body
+    assert "New Reseller SARL (Partner ID 5123999, unverified) accepted" in accepted.body
     with unscoped("assert"):
         assert Partnership.objects.filter(
             provider=world.provider,

@@ -136,7 +136,9 @@ def test_an_address_of_a_current_partner_is_refused_naming_the_reseller(world, c
         url(world, "partners:request-create"), {"email": world.reseller_admin.email}
     )
     page = html.unescape(response.content.decode())
-    assert f"works for {world.reseller.name} (Partner ID {world.reseller.partner_id})" in page
+    # Partner IDs are self-declared: the message says this one is not verified.
+    pid = world.reseller.partner_id
+    assert f"works for {world.reseller.name} (Partner ID {pid}, unverified)" in page
     assert "already your indirect reseller" in page
     assert count(PartnershipRequest) == 0
 
@@ -518,8 +520,10 @@ def test_the_list_exports_csv(world, client_for):
         "Partnership since",
         "Customers",
         "Subscriptions",
+        "Partner ID status",
     ]
-    assert rows[1] == ["Reseller 000", "5300000", timezone.now().date().isoformat(), "0", "0"]
+    today = timezone.now().date().isoformat()
+    assert rows[1] == ["Reseller 000", "5300000", today, "0", "0", "Unverified"]
 
 
 def test_the_list_paginates(world, client_for):
@@ -684,7 +688,8 @@ def test_reseller_counts_follow_changes_and_come_from_the_cache(
     def cells():
         html = client.get(path).content.decode()
         row = html[html.index(world.reseller.name) :]
-        return re.findall(r"<td[^>]*>(\d+)</td>", row)[1:3]  # after the Partner ID
+        # The Partner ID cell holds spans (its "unverified" badge): the first two are counts.
+        return re.findall(r"<td[^>]*>(\d+)</td>", row)[:2]
 
     assert cells() == ["0", "0"]
     with unscoped("the services"), django_capture_on_commit_callbacks(execute=True):

@@ -19,12 +19,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from partners.models import Membership, Organization, Partnership
-from partners.partnerships import end_partnership
 from portal.forms import STALE_PAGE
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
 from subscriptions import services
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
+from subscriptions.services import end_partnership  # the partnership and what it carried
 from tests.factories import (
     CustomerFactory,
     MembershipFactory,

@@ -26,6 +26,14 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(self.style.SUCCESS(f"Created indirect provider {org.name} ({org.slug})."))
+        if not org.partner_id_verified:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Partner ID {org.partner_id} is also claimed by another organization, so "
+                    "it stays unverified: settle it in the admin (Organizations, filter "
+                    '"Disputed Partner IDs", action "Verify the Partner ID").'
+                )
+            )
         if link:
             self.stdout.write(f"{admin_email} was invited as Admin. Invitation link: {link}")
         else:

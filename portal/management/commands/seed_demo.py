@@ -148,14 +148,18 @@ class Command(BaseCommand):
         with transaction.atomic(), unscoped("demo data"):
             self._user(STAFF_EMAIL, staff=True)
             for kind, name, slug, partner_id, country, email in ORGANIZATIONS:
+                # By slug: Partner IDs are claims, which another organization may share.
                 org, _ = Organization.objects.update_or_create(
-                    partner_id=partner_id,
+                    slug=slug,
                     defaults={
                         "kind": kind,
                         "name": name,
-                        "slug": slug,
+                        "partner_id": partner_id,
                         "country": country,
                         "contact_email": email,
+                        # Staff create providers, so theirs are verified; the resellers'
+                        # stay unverified, as after a real enrollment.
+                        "partner_id_status": "verified" if kind == "provider" else "unverified",
                     },
                 )
                 Membership.objects.update_or_create(
