@@ -12,12 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from partners.models import AuditEvent, Membership, Organization, TeamInvitation
 from portal.emails import send_email
 from portal.locking import lock_all, lock_one
 from portal.models import User
 from portal.scoping import org_scope
+from portal.sign_in_domain import is_customer_sign_in_account, is_customer_sign_in_address
 from portal.tokens import new_token
 
 
@@ -54,6 +56,20 @@ def record_event(
             customer_id=customer_id,
             subscription_id=subscription_id,
         )
+
+
+def refuse_customer_sign_in_account(user: User, message: str) -> None:
+    """Customers' admin accounts sign in on the portal's own domain (portal/sign_in_domain.py):
+    nobody proved they hold a mailbox, so they never act for a partner organization."""
+    if is_customer_sign_in_account(user):
+        raise ValidationError(message % {"email": user.email}, code="customer_account")
+
+
+def refuse_customer_sign_in_address(email: str, message: str) -> None:
+    """No invitation or request goes to a customer sign-in address: it receives no mail,
+    and its account could not answer."""
+    if is_customer_sign_in_address(email):
+        raise ValidationError(message % {"email": email}, code="customer_address")
 
 
 def _unique_slug(name: str) -> str:
@@ -97,6 +113,13 @@ def enroll_reseller(
     *, user: User, name: str, partner_id: str, country: str, contact_email: str
 ) -> Organization:
     """Enroll a new indirect reseller with `user` as its first Admin."""
+    refuse_customer_sign_in_account(
+        user,
+        _(
+            "%(email)s is a customer's sign-in account. It can't enroll an indirect "
+            "reseller: sign in with your own email address to enroll your company."
+        ),
+    )
     org = _create_organization(
         kind=Organization.Kind.RESELLER,
         name=name,
@@ -124,6 +147,7 @@ def create_provider(
     An existing user becomes Admin at once; anyone else is invited by email.
     Returns the organization and, for an invitation, the link it carries.
     """
+    refuse_customer_sign_in_address(admin_email, _CUSTOMER_ADDRESS_CANNOT_JOIN)
     org = _create_organization(
         kind=Organization.Kind.PROVIDER,
         name=name,
@@ -140,6 +164,12 @@ def create_provider(
         return org, None
     _, link = invite_member(org=org, actor=actor, email=admin_email, role=Membership.Role.ADMIN)
     return org, link
+
+
+_CUSTOMER_ADDRESS_CANNOT_JOIN = gettext_lazy(
+    "%(email)s is a customer's sign-in account made by the portal. It receives no email and "
+    "can't join an organization."
+)
 
 
 def _invitation_link(token: str) -> str:
@@ -170,6 +200,7 @@ def invite_member(
 ) -> tuple[TeamInvitation, str]:
     """Invite a colleague by email; the link signs them up or logs them in and adds them."""
     email = email.strip().lower()
+    refuse_customer_sign_in_address(email, _CUSTOMER_ADDRESS_CANNOT_JOIN)
     if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
         raise ValidationError(
             _("%(email)s is already a member of %(org)s.") % {"email": email, "org": org.name},
@@ -255,6 +286,13 @@ def accept_invitation(*, user: User, invitation: TeamInvitation) -> Membership:
     problem = invitation_problem(invitation)
     if problem:
         raise ValidationError(problem, code="not_open")
+    refuse_customer_sign_in_account(
+        user,
+        _(
+            "%(email)s is a customer's sign-in account. It can't join an organization: "
+            "sign in with your own email address to accept this invitation."
+        ),
+    )
     if not user.emailaddress_set.filter(email__iexact=invitation.email, verified=True).exists():
         raise ValidationError(
             _("This invitation was sent to %(email)s. Log in with that address to accept it.")
