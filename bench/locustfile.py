@@ -5,7 +5,8 @@ customers through the wizard and send partnership requests; resellers browse the
 dashboard and lists. Overall mix of iterations: 80 % browsing, 15 % wizard, 5 % request.
 
 Environment (set by bench/load.py):
-  LOAD_RUN_ID        unique label; wizard domains and invitation addresses carry it
+  LOAD_RUN_ID        unique label; wizard domains, sign-in domains and invitation
+                     addresses carry it
   LOAD_OUT           directory for <run id>.json (counters and per-step statistics)
   LOAD_PROVIDERS     number of seeded provider logins (load-provider-<n>@scale.example)
   LOAD_RESELLERS     number of seeded reseller logins
@@ -132,10 +133,14 @@ class ProviderUser(PortalUser):
         form = post_form(html, "current_step")
         n = next(self.seq)
         domain = f"u{self.uid}-{n}.{RUN_ID}.load.scale.example"
+        # The sign-in domain is unique portal-wide (the domain's first label alone would
+        # repeat from one run to the next): the run's label goes in it too.
+        prefix = re.sub(r"[^a-z0-9-]", "-", f"u{self.uid}-{n}-{RUN_ID}".lower())[:63].strip("-")
         resellers = [v for v in form["options"].get("details-reseller", []) if v]
         details = {
             "company_name": f"Load Customer {self.uid} {n}",
             "domain": domain,
+            "sign_in_prefix": prefix,
             "language": "en",
             "country": "US",
             "city": "Seattle",

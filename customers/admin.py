@@ -9,18 +9,28 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = [
         "company_name",
         "domain",
+        "sign_in_prefix",
         linked("provider"),
         linked("reseller"),
         "country",
         "created_at",
     ]
     list_filter = ["country", "language"]
-    search_fields = ["company_name", "domain", "contact_email", "provider__name", "reseller__name"]
+    search_fields = [
+        "company_name",
+        "domain",
+        "sign_in_prefix",
+        "contact_email",
+        "provider__name",
+        "reseller__name",
+    ]
     date_hierarchy = "created_at"
     list_select_related = ["provider", "reseller"]
     # Who may administer the customer changes only through the portal's reseller
-    # relationship pages (rules and activity log); the rest is plain data.
+    # relationship pages (rules and activity log); the sign-in prefix is the admin
+    # account's login domain, fixed at creation; the rest is plain data.
     readonly_fields = [
+        "sign_in_prefix",
         "provider",
         "reseller",
         "admin_user",

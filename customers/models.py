@@ -11,11 +11,22 @@ from django_countries.fields import CountryField
 from partners.models import Organization, Partnership
 from portal.models import TimeStamped
 from portal.scoping import ScopedManager
+from portal.sign_in_domain import customer_sign_in_domain
 
 domain_validator = RegexValidator(
     r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
     _("Enter a domain name such as contoso.com (letters, digits, hyphens and dots)."),
     code="invalid_domain",
+)
+# One DNS label: what goes before .<CUSTOMER_SIGN_IN_DOMAIN> in the customer's sign-in domain.
+SIGN_IN_PREFIX_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+sign_in_prefix_validator = RegexValidator(
+    SIGN_IN_PREFIX_PATTERN,
+    _(
+        "Use 1 to 63 lowercase letters, digits and hyphens, starting and ending with a "
+        "letter or digit (for example contoso)."
+    ),
+    code="invalid_sign_in_prefix",
 )
 
 
@@ -55,8 +66,16 @@ class Customer(TimeStamped):
         verbose_name=_("indirect reseller"),
     )
     company_name = models.CharField(_("company name"), max_length=200)
-    domain = models.CharField(
-        _("primary domain"), max_length=253, unique=True, validators=[domain_validator]
+    # The customer's own domain: contact information, unique only among one provider's
+    # customers (whether another provider has it is none of this provider's business).
+    domain = models.CharField(_("primary domain"), max_length=253, validators=[domain_validator])
+    # The customer's sign-in domain is <prefix>.<CUSTOMER_SIGN_IN_DOMAIN>, its admin account
+    # admin@ that: unique portal-wide, and fixed once the customer exists (it is the login).
+    sign_in_prefix = models.CharField(
+        _("sign-in domain prefix"),
+        max_length=63,
+        unique=True,
+        validators=[sign_in_prefix_validator],
     )
     country = CountryField(_("country"))
     city = models.CharField(_("city"), max_length=100)
@@ -103,6 +122,13 @@ class Customer(TimeStamped):
                 condition=Q(domain=models.functions.Lower("domain")),
                 name="customers_customer_domain_lowercase",
             ),
+            models.UniqueConstraint(
+                fields=["provider", "domain"], name="customers_customer_unique_domain_per_provider"
+            ),
+            models.CheckConstraint(
+                condition=Q(sign_in_prefix__regex=SIGN_IN_PREFIX_PATTERN),
+                name="customers_customer_sign_in_prefix_label",
+            ),
         ]
         # Each list read walks one of these in order and stops after a page: the id
         # is the paginator's tiebreak. Search has trigram indexes too (PostgreSQL only,
@@ -126,6 +152,10 @@ class Customer(TimeStamped):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:detail", kwargs={"org_slug": self.provider.slug, "pk": self.pk})
+
+    @property
+    def sign_in_domain(self) -> str:
+        return customer_sign_in_domain(self.sign_in_prefix)
 
     @property
     def contact_name(self) -> str:

@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 from customers.models import Customer
 from partners.models import Organization, Partnership
 from portal.models import User
+from portal.sign_in_domain import customer_admin_address
 
 
 def live_subscription_count(customer_ref: str = "pk"):
@@ -47,12 +48,23 @@ def customer_of_admin(*, user: User) -> Customer | None:
     return Customer.objects.select_related("provider", "reseller").filter(admin_user=user).first()
 
 
-def domain_in_use(*, domain: str) -> bool:
-    """Primary domains are unique portal-wide (as is the admin@<domain> account), so this
-    looks across tenants; it answers yes or no and reveals nothing else."""
+def domain_in_use(*, provider: Organization, domain: str, exclude_pk: int | None = None) -> bool:
+    """Whether one of this provider's own customers has the domain. Other providers'
+    customers are not looked at: a customer's domain is contact information, and whether
+    another provider serves it is none of this provider's business."""
+    taken = Customer._base_manager.filter(provider=provider, domain=domain)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    return taken.exists()
+
+
+def sign_in_prefix_in_use(*, prefix: str) -> bool:
+    """Sign-in prefixes are unique portal-wide (each is a login domain), so this looks
+    across tenants; it answers yes or no and reveals nothing else."""
     return (
-        Customer._base_manager.filter(domain=domain).exists()
-        or User.objects.filter(email__iexact=f"admin@{domain}").exists()
+        Customer._base_manager.filter(sign_in_prefix=prefix).exists()
+        # An account left behind with the address (the customer's row is gone) blocks it too.
+        or User.objects.filter(email__iexact=customer_admin_address(prefix)).exists()
     )
 
 

@@ -12,11 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from customers.selectors import domain_in_use, sign_in_prefix_in_use
 from partners.counts import forget_reseller_counts
 from partners.models import Organization, Partnership
 from partners.services import record_event, record_events
-from portal.locking import bounded_atomic, lock_all, lock_one, share_lock_matching
+from portal.locking import bounded_atomic, key_lock, lock_all, lock_one, share_lock_matching
 from portal.models import User
+from portal.sign_in_domain import customer_admin_address, customer_sign_in_domain
 
 ACCOUNT_FIELDS = (
     "company_name",
@@ -70,17 +72,26 @@ def check_reseller(*, provider: Organization, reseller: Organization | None) -> 
         )
 
 
-def _check_domain(domain: str, exclude_pk: int | None = None) -> None:
-    taken = Customer._base_manager.filter(domain=domain)
-    if exclude_pk:
-        taken = taken.exclude(pk=exclude_pk)
-    if taken.exists():
+def domain_taken_message(domain: str) -> str:
+    return _("One of your customers already has the domain %(domain)s.") % {"domain": domain}
+
+
+def sign_in_prefix_taken_message(prefix: str) -> str:
+    # The same answer whoever holds it: it tells a provider nothing about other tenants.
+    return _("%(domain)s is not available. Choose another sign-in domain.") % {
+        "domain": customer_sign_in_domain(prefix)
+    }
+
+
+def _check_domain(*, provider: Organization, domain: str, exclude_pk: int | None = None) -> None:
+    if domain_in_use(provider=provider, domain=domain, exclude_pk=exclude_pk):
+        raise ValidationError({"domain": domain_taken_message(domain)}, code="domain_taken")
+
+
+def _check_sign_in_prefix(prefix: str) -> None:
+    if sign_in_prefix_in_use(prefix=prefix):
         raise ValidationError(
-            {
-                "domain": _("A customer with the domain %(domain)s already exists.")
-                % {"domain": domain}
-            },
-            code="domain_taken",
+            {"sign_in_prefix": sign_in_prefix_taken_message(prefix)}, code="sign_in_prefix_taken"
         )
 
 
@@ -93,7 +104,10 @@ def create_customer(
     details: dict,
     idempotency_key,
 ) -> tuple[Customer, str | None]:
-    """Create the customer and its admin account (admin@<domain>, a temporary password).
+    """Create the customer and its admin account, admin@<prefix>.<CUSTOMER_SIGN_IN_DOMAIN>,
+    with a temporary password. The address is the portal's own (Partner Center's
+    onmicrosoft.com), never one on the customer's domain: nobody proved they hold a
+    mailbox there, and such an account could otherwise answer partnership requests.
 
     Returns the customer and the password, shown once and stored only hashed. A repeated
     idempotency key returns the first customer and no password.
@@ -104,28 +118,29 @@ def create_customer(
     if existing is not None:
         return existing, None
     check_reseller(provider=provider, reseller=reseller)
-    domain = details["domain"]
-    _check_domain(domain)
-    username = f"admin@{domain}"
-    if User.objects.filter(email__iexact=username).exists():
-        raise ValidationError(
-            {
-                "domain": _("The account %(email)s already exists in the portal.")
-                % {"email": username}
-            },
-            code="admin_taken",
-        )
+    domain, prefix = details["domain"], details["sign_in_prefix"]
+    _check_domain(provider=provider, domain=domain)
+    # Two Submits (of different wizards) choosing one prefix go one after the other: the
+    # second then finds it taken and says so, instead of failing on the unique index.
+    key_lock("sign-in-prefix", prefix)
+    _check_sign_in_prefix(prefix)
+    username = customer_admin_address(prefix)
     customer = Customer(
         provider=provider,
         reseller=reseller,
         created_by=actor,
         idempotency_key=idempotency_key,
+        sign_in_prefix=prefix,
         **{field: details[field] for field in ACCOUNT_FIELDS},
         agreement_accepted_on=details["agreement_accepted_on"],
         agreement_accepted_by_name=details["agreement_accepted_by_name"],
         agreement_accepted_by_email=details["agreement_accepted_by_email"],
     )
-    customer.full_clean(exclude=["admin_user", "created_by"], validate_unique=False)
+    # Field validators only: the rules across rows were checked above with their own
+    # messages, and the database enforces every constraint (no query per constraint here).
+    customer.full_clean(
+        exclude=["admin_user", "created_by"], validate_unique=False, validate_constraints=False
+    )
     password = temporary_password()
     admin = User(
         email=username,
@@ -139,25 +154,25 @@ def create_customer(
     try:
         with transaction.atomic():
             admin.save()
+            # Verified: the portal made the address up on its own domain, so there is no
+            # mailbox to prove; what the address may do is limited instead (see
+            # portal/sign_in_domain.py).
             EmailAddress.objects.create(user=admin, email=username, verified=True, primary=True)
             customer.admin_user = admin
             customer.save()
             if customer.reseller_id:
                 forget_reseller_counts(provider_id=provider.pk)
-    except IntegrityError as exc:
-        # A concurrent Submit with the same key, or the same domain, won the race.
+    except IntegrityError:
+        # A concurrent Submit with the same key, the same prefix or (for this provider)
+        # the same domain won the race.
         existing = Customer._base_manager.filter(
             provider=provider, idempotency_key=idempotency_key
         ).first()
         if existing is not None:
             return existing, None
-        raise ValidationError(
-            {
-                "domain": _("A customer with the domain %(domain)s already exists.")
-                % {"domain": domain}
-            },
-            code="domain_taken",
-        ) from exc
+        _check_sign_in_prefix(prefix)
+        _check_domain(provider=provider, domain=domain)
+        raise
     return customer, password
 
 
@@ -167,12 +182,14 @@ def update_customer_account(
 ) -> Customer:
     customer = lock_one(Customer._base_manager.all(), pk=customer.pk)
     if details["domain"] != customer.domain:
-        _check_domain(details["domain"], exclude_pk=customer.pk)
+        _check_domain(provider=customer.provider, domain=details["domain"], exclude_pk=customer.pk)
     changed = [f for f in ACCOUNT_FIELDS if getattr(customer, f) != details[f]]
     for field in changed:
         setattr(customer, field, details[field])
     if changed:
-        customer.full_clean(exclude=["admin_user", "created_by"], validate_unique=False)
+        customer.full_clean(
+            exclude=["admin_user", "created_by"], validate_unique=False, validate_constraints=False
+        )
         customer.save(update_fields=[*changed, "updated_at"])
         record_event(
             org=org,

@@ -1,5 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.sites.shortcuts import get_current_site
 from django.shortcuts import redirect
@@ -7,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.emails import queue_message
+from portal.sign_in_domain import is_customer_sign_in_address
 
 # What allauth puts in a mail's context that opens an account (allauth 65: sign-in,
 # verification and password-reset codes, a verification link and key). The outbox keeps
@@ -52,6 +55,30 @@ class AccountAdapter(DefaultAccountAdapter):
         if stashed and typed and stashed.lower() != typed.lower():
             return None
         return stashed
+
+    def clean_email(self, email: str) -> str:
+        # Sign-up, adding an address and password reset: addresses on the customers'
+        # sign-in domain belong to the accounts the portal makes for customers. Nobody
+        # signs up with one (or squats a customer's future login), and none gets mail.
+        email = super().clean_email(email)
+        if is_customer_sign_in_address(email):
+            raise forms.ValidationError(
+                _(
+                    "Addresses on %(domain)s are customers' sign-in accounts made by the "
+                    "portal. They receive no email, so they can't be used here. If you are a "
+                    "customer's admin and forgot your password, contact your provider."
+                )
+                % {"domain": settings.CUSTOMER_SIGN_IN_DOMAIN},
+                code="customer_sign_in_address",
+            )
+        return email
+
+    def can_delete_email(self, email_address) -> bool:
+        # A customer's sign-in address stays on its account: it is what keeps that account
+        # from acting for a partner organization (portal/sign_in_domain.py).
+        if is_customer_sign_in_address(email_address.email):
+            return False
+        return super().can_delete_email(email_address)
 
     def pre_login(self, request, user, **kwargs):
         # A one-time temporary password is only good for a short while.

@@ -1,5 +1,6 @@
 from partners.permissions import OrgPermissions
 from partners.selectors import memberships_of
+from portal.sign_in_domain import is_customer_sign_in_address
 
 
 def organization(request) -> dict:
@@ -18,5 +19,8 @@ def organization(request) -> dict:
             "org_perms": OrgPermissions(membership),
             # Lazy: evaluated only by templates that show the switcher.
             "user_memberships": memberships_of(user=user),
+            # The menu offers no "Enroll" to a customer's sign-in account (no query: the
+            # login address is enough to hide a link; the service checks them all).
+            "signed_in_as_customer": is_customer_sign_in_address(user.email),
         }
     return cached

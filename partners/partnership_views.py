@@ -36,6 +36,7 @@ from partners.tables import PartnerProviderTable, PartnerResellerTable, Partners
 from partners.views import OrgView
 from portal.ratelimit import RateLimitedPostMixin, limit
 from portal.scoping import unscoped
+from portal.sign_in_domain import is_customer_sign_in_account, is_customer_sign_in_address
 from portal.tables import ExportMixin
 from portal.tokens import token_digest
 from subscriptions import services as subscription_services
@@ -239,7 +240,6 @@ class ProviderListView(OrgView, SingleTableMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["incoming"] = incoming_request_list(org=self.request.org)
-        context["can_respond"] = can(self.request.membership, "partnerships.respond")
         context["can_end"] = can(self.request.membership, "partnerships.end")
         context["my_emails"] = {
             e.lower()
@@ -247,6 +247,12 @@ class ProviderListView(OrgView, SingleTableMixin, TemplateView):
                 "email", flat=True
             )
         }
+        # A customer's sign-in account (one that enrolled before they were refused) never
+        # answers: partners/partnerships.py refuses it, so no buttons either. Its sign-in
+        # address is verified, so the addresses just read tell (no query of its own).
+        context["can_respond"] = can(self.request.membership, "partnerships.respond") and not any(
+            map(is_customer_sign_in_address, {self.request.user.email, *context["my_emails"]})
+        )
         return context
 
 
@@ -372,6 +378,9 @@ class PartnershipAcceptView(TemplateView):
             context["signup_url"] = f"{reverse('account_signup')}?next={here}"
             context["login_url"] = f"{reverse('account_login')}?next={here}"
             return context
+        # A customer's sign-in account may never answer (the services refuse it): say so
+        # instead of offering Accept, Decline or Enroll.
+        context["customer_account"] = is_customer_sign_in_account(request.user)
         context["email_matches"] = request.user.emailaddress_set.filter(
             email__iexact=obj.email, verified=True
         ).exists()

@@ -15,7 +15,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from partners.models import Membership, Organization, Partnership, PartnershipRequest
-from partners.services import record_event
+from partners.services import (
+    record_event,
+    refuse_customer_sign_in_account,
+    refuse_customer_sign_in_address,
+)
 from portal.emails import LINK_MARKER, Message, disarm_urls, queue_message, send_email, text_as_html
 from portal.locking import lock_all, lock_one
 from portal.models import OutboundEmail, User
@@ -153,6 +157,13 @@ def request_partnership(
     """
     email = email.strip().lower()
     contact_name = contact_name.strip()
+    refuse_customer_sign_in_address(
+        email,
+        _(
+            "%(email)s is a customer's sign-in account made by the portal. It receives no "
+            "email and can't answer partnership requests."
+        ),
+    )
     with unscoped("checking the address against the provider's partners"):
         partner = _active_partner_for(provider, email)
     if partner is not None:
@@ -338,6 +349,16 @@ def request_problem(request: PartnershipRequest | None) -> str | None:
     return None
 
 
+def _refuse_customer_account(actor: User) -> None:
+    refuse_customer_sign_in_account(
+        actor,
+        _(
+            "%(email)s is a customer's sign-in account. It can't answer partnership "
+            "requests: sign in with your own email address."
+        ),
+    )
+
+
 def _check_responder(request: PartnershipRequest, actor: User) -> None:
     if not actor.emailaddress_set.filter(email__iexact=request.email, verified=True).exists():
         raise ValidationError(
@@ -372,6 +393,7 @@ def accept_partnership(
         problem = request_problem(request)
         if problem:
             raise ValidationError(problem, code="not_open")
+        _refuse_customer_account(actor)
         _check_responder(request, actor)
         is_admin = Membership.objects.filter(
             user=actor,
@@ -429,6 +451,7 @@ def decline_partnership(
     problem = request_problem(request)
     if problem:
         raise ValidationError(problem, code="not_open")
+    _refuse_customer_account(actor)
     _check_responder(request, actor)
     request.state = PartnershipRequest.State.DECLINED
     request.responded_at = timezone.now()

@@ -16,12 +16,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from partners.models import AuditEvent, Membership, Organization, TeamInvitation
 from portal.emails import LINK_MARKER, send_email
 from portal.locking import bounded_wait, lock_all, lock_one
 from portal.models import User
 from portal.scoping import org_scope
+from portal.sign_in_domain import is_customer_sign_in_account, is_customer_sign_in_address
 from portal.tokens import new_token
 
 
@@ -145,6 +147,20 @@ def record_failed_sign_in(*, user: User, ip: str, at: datetime | None = None) ->
                 entry.save(update_fields=["data"])
 
 
+def refuse_customer_sign_in_account(user: User, message: str) -> None:
+    """Customers' admin accounts sign in on the portal's own domain (portal/sign_in_domain.py):
+    nobody proved they hold a mailbox, so they never act for a partner organization."""
+    if is_customer_sign_in_account(user):
+        raise ValidationError(message % {"email": user.email}, code="customer_account")
+
+
+def refuse_customer_sign_in_address(email: str, message: str) -> None:
+    """No invitation or request goes to a customer sign-in address: it receives no mail,
+    and its account could not answer."""
+    if is_customer_sign_in_address(email):
+        raise ValidationError(message % {"email": email}, code="customer_address")
+
+
 def _unique_slug(name: str) -> str:
     base = slugify(name)[:60] or "org"
     slug, n = base, 1
@@ -197,6 +213,13 @@ def enroll_reseller(
     organization already claims is accepted too: refusing it would let whoever enrolled
     first (a squatter) keep the real company out; staff settle it in the admin.
     """
+    refuse_customer_sign_in_account(
+        user,
+        _(
+            "%(email)s is a customer's sign-in account. It can't enroll an indirect "
+            "reseller: sign in with your own email address to enroll your company."
+        ),
+    )
     org = _create_organization(
         kind=Organization.Kind.RESELLER,
         name=name,
@@ -227,6 +250,7 @@ def create_provider(
     An existing user becomes Admin at once; anyone else is invited by email.
     Returns the organization and, for an invitation, the link it carries.
     """
+    refuse_customer_sign_in_address(admin_email, _CUSTOMER_ADDRESS_CANNOT_JOIN)
     claims = Organization.objects.filter(partner_id=partner_id.strip()).exclude(
         partner_id_status=Organization.PartnerIdStatus.REJECTED
     )
@@ -318,6 +342,12 @@ def reject_partner_id(*, organization: Organization, actor: User) -> None:
         _review(organization, actor, Organization.PartnerIdStatus.REJECTED)
 
 
+_CUSTOMER_ADDRESS_CANNOT_JOIN = gettext_lazy(
+    "%(email)s is a customer's sign-in account made by the portal. It receives no email and "
+    "can't join an organization."
+)
+
+
 def _invitation_link(token: str) -> str:
     return settings.SITE_URL + reverse("team-invitation", kwargs={"token": token})
 
@@ -347,6 +377,7 @@ def invite_member(
 ) -> tuple[TeamInvitation, str]:
     """Invite a colleague by email; the link signs them up or logs them in and adds them."""
     email = email.strip().lower()
+    refuse_customer_sign_in_address(email, _CUSTOMER_ADDRESS_CANNOT_JOIN)
     if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
         raise ValidationError(
             _("%(email)s is already a member of %(org)s.") % {"email": email, "org": org.name},
@@ -432,6 +463,13 @@ def accept_invitation(*, user: User, invitation: TeamInvitation) -> Membership:
     problem = invitation_problem(invitation)
     if problem:
         raise ValidationError(problem, code="not_open")
+    refuse_customer_sign_in_account(
+        user,
+        _(
+            "%(email)s is a customer's sign-in account. It can't join an organization: "
+            "sign in with your own email address to accept this invitation."
+        ),
+    )
     if not user.emailaddress_set.filter(email__iexact=invitation.email, verified=True).exists():
         raise ValidationError(
             _("This invitation was sent to %(email)s. Log in with that address to accept it.")

@@ -31,6 +31,7 @@ from partners.tables import ActivityTable, MemberTable, TeamInvitationTable
 from portal.forms import add_service_errors
 from portal.ratelimit import limit
 from portal.scoping import unscoped
+from portal.sign_in_domain import is_customer_sign_in_account
 from portal.tables import ExportMixin
 from portal.tokens import token_digest
 
@@ -309,6 +310,8 @@ class TeamInvitationAcceptView(TemplateView):
             context["signup_url"] = f"{reverse('account_signup')}?next={here}"
             context["login_url"] = f"{reverse('account_login')}?next={here}"
         else:
+            # A customer's sign-in account never joins (the service refuses it).
+            context["customer_account"] = is_customer_sign_in_account(request.user)
             context["email_matches"] = request.user.emailaddress_set.filter(
                 email__iexact=invitation.email, verified=True
             ).exists()
@@ -341,7 +344,11 @@ class EnrollView(LoginRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            has_organizations=memberships_of(user=self.request.user).exists(), **kwargs
+            has_organizations=memberships_of(user=self.request.user).exists(),
+            # A customer's sign-in account is told why it can't, not shown the form (the
+            # service refuses it too).
+            customer_account=is_customer_sign_in_account(self.request.user),
+            **kwargs,
         )
 
     def form_valid(self, form):

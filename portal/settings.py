@@ -3,6 +3,7 @@
 Every variable is listed, with a one-line comment, in `.env.example`.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -183,6 +184,17 @@ ACCOUNT_RATE_LIMITS = {} if env.bool("RATE_LIMITS", default=True) else False
 PARTNERSHIP_REQUESTS_PER_HOUR = env.int("PARTNERSHIP_REQUESTS_PER_HOUR", default=20)  # per provider
 ORDER_SUBMITS_PER_MINUTE = env.int("ORDER_SUBMITS_PER_MINUTE", default=10)  # per user
 TOKEN_LINK_ATTEMPTS_PER_MINUTE = env.int("TOKEN_LINK_ATTEMPTS_PER_MINUTE", default=20)  # per IP
+
+# Customers' admin accounts sign in as admin@<prefix>.<this domain> (Partner Center's
+# <name>.onmicrosoft.com): a domain the portal controls, so an address under it proves
+# nothing about anyone's mailbox. Set it once, before the first customer: existing
+# logins do not move when it changes.
+CUSTOMER_SIGN_IN_DOMAIN = env.str("CUSTOMER_SIGN_IN_DOMAIN", default="portal.example").lower()
+if not re.fullmatch(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", CUSTOMER_SIGN_IN_DOMAIN):
+    raise ImproperlyConfigured(
+        "CUSTOMER_SIGN_IN_DOMAIN must be a domain name, e.g. portal.example."
+    )
+
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Partner Portal"
 

@@ -16,6 +16,7 @@ from customers.views import stash_setup_info
 from partners.selectors import active_partner_organizations
 from partners.views import OrgView
 from portal.ratelimit import RateLimitedWizardSubmitMixin
+from portal.sign_in_domain import customer_sign_in_domain
 from subscriptions.forms import OrderLinesForm, ReviewForm
 from subscriptions.models import Offer
 from subscriptions.selectors import orderable_offers
@@ -47,7 +48,10 @@ class NewCustomerWizard(RateLimitedWizardSubmitMixin, OrgView, SessionWizardView
 
     def get_form_kwargs(self, step=None):
         if step == "details":
-            return {"resellers": active_partner_organizations(org=self.request.org)}
+            return {
+                "provider": self.request.org,
+                "resellers": active_partner_organizations(org=self.request.org),
+            }
         if step == "subscriptions":
             return {"offers": self.offers_for_review()}
         return {}
@@ -105,6 +109,14 @@ class NewCustomerWizard(RateLimitedWizardSubmitMixin, OrgView, SessionWizardView
             self.storage.set_step_data(posted_step, self.process_step(form))
         return super().post(*args, **kwargs)
 
+    def process_step(self, form):
+        data = super().process_step(form)
+        if isinstance(form, CustomerDetailsForm) and form.is_valid():
+            # Keep the prefix the server filled in from the domain, so Back shows it.
+            data = data.copy()
+            data[form.add_prefix("sign_in_prefix")] = form.cleaned_data["sign_in_prefix"]
+        return data
+
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
         if self.steps.current == "review":
@@ -126,6 +138,19 @@ class NewCustomerWizard(RateLimitedWizardSubmitMixin, OrgView, SessionWizardView
             return super().render_done(form, **kwargs)
         except _SubmitFailed as failed:
             return failed.response
+
+    def _details_with_errors(self, exc: ValidationError):
+        """Step 1's form with the service's errors on its fields, or None when the errors
+        are not about customer details."""
+        fields = getattr(exc, "error_dict", {})
+        form = self.get_form("details", data=self.storage.get_step_data("details"))
+        if not fields or not set(fields) <= set(form.fields):
+            return None
+        form.is_valid()
+        for field, errors in fields.items():
+            if field not in form.errors:
+                form.add_error(field, errors)
+        return form
 
     def done(self, form_list, form_dict, **kwargs):
         details = dict(form_dict["details"].cleaned_data)
@@ -150,7 +175,14 @@ class NewCustomerWizard(RateLimitedWizardSubmitMixin, OrgView, SessionWizardView
                     self.storage.reset()
                     session.save()
         except ValidationError as exc:
-            # Nothing was written; stay on Review (with all input kept) and say why.
+            # Nothing was written. A customer detail taken meanwhile (another Submit won
+            # the sign-in domain) goes back to its field on step 1; anything else stays on
+            # Review. All input is kept either way.
+            details_form = self._details_with_errors(exc)
+            if details_form is not None:
+                raise _SubmitFailed(
+                    self.render_revalidation_failure("details", details_form)
+                ) from exc
             review.add_error(None, exc.messages)
             raise _SubmitFailed(self.render(review)) from exc
         except IntegrityError as exc:
@@ -189,6 +221,8 @@ def _review_rows(form, details: dict) -> list[tuple[str, str]]:
         value = details[name]
         if name == "reseller":
             value = value.name if value else _("None (you manage this customer)")
+        elif name == "sign_in_prefix":
+            value = customer_sign_in_domain(value)
         elif name == "country":
             value = Country(code=value).name
         elif hasattr(field, "choices"):

@@ -6,6 +6,7 @@ from factory.django import DjangoModelFactory
 
 from partners.models import Membership, Organization
 from portal.models import User
+from portal.sign_in_domain import customer_admin_address
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -70,6 +71,7 @@ class CustomerFactory(DjangoModelFactory):
     reseller = None
     company_name = factory.Sequence(lambda n: f"Customer {n}")
     domain = factory.Sequence(lambda n: f"customer{n}.example")
+    sign_in_prefix = factory.Sequence(lambda n: f"customer{n}")
     country = "US"
     city = "Redmond"
     street = "1 Main Street"
@@ -82,8 +84,12 @@ class CustomerFactory(DjangoModelFactory):
     agreement_accepted_on = datetime.date(2026, 1, 5)
     agreement_accepted_by_name = "Alex Doe"
     agreement_accepted_by_email = factory.LazyAttribute(lambda o: f"alex@{o.domain}")
+    # admin@customer<n>.portal.example: on the portal's sign-in domain, as the wizard makes it.
     admin_user = factory.SubFactory(
-        UserFactory, email=factory.LazyAttribute(lambda o: f"admin@{o.factory_parent.domain}")
+        UserFactory,
+        email=factory.LazyAttribute(
+            lambda o: customer_admin_address(o.factory_parent.sign_in_prefix)
+        ),
     )
 
 

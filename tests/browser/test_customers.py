@@ -58,6 +58,9 @@ def test_add_a_customer_for_a_reseller_and_its_admin_signs_in(
     page.get_by_role("link", name=f"Add new customer for {world.reseller.name}").click()
     expect(page.get_by_label("Indirect reseller")).to_have_value(str(world.reseller.pk))
     fill_details(page)
+    # The sign-in domain follows the primary domain as it is typed (static/js).
+    expect(page.get_by_label("Sign-in domain")).to_have_value("lamna")
+    expect(page.get_by_text(".portal.example", exact=True)).to_be_visible()
     screenshot("details")
     page.get_by_role("button", name="Next: Subscriptions").click()
 
@@ -70,6 +73,7 @@ def test_add_a_customer_for_a_reseller_and_its_admin_signs_in(
 
     expect(page.get_by_role("heading", name="Review")).to_be_visible()
     expect(page.get_by_text("lamna.example", exact=True)).to_be_visible()
+    expect(page.get_by_text("lamna.portal.example", exact=True)).to_be_visible()
     expect(page.get_by_role("cell", name="Business Basic")).to_be_visible()
     # Back and forth keeps every input.
     page.get_by_role("button", name="Back to customer details").click()
@@ -83,7 +87,9 @@ def test_add_a_customer_for_a_reseller_and_its_admin_signs_in(
     expect(page.get_by_role("heading", name="Setup info")).to_be_visible()
     account = page.locator("#setup-account").inner_text()
     password = page.locator("#setup-password").inner_text()
-    assert account == "admin@lamna.example"
+    # On the portal's own sign-in domain, never on the customer's lamna.example.
+    assert account == "admin@lamna.portal.example"
+    expect(page.locator("#setup-domain")).to_have_text("lamna.portal.example")
     assert len(password) >= 16
     screenshot("setup-info")
     page.reload()
@@ -109,6 +115,13 @@ def test_add_a_customer_for_a_reseller_and_its_admin_signs_in(
     customer_page.goto(f"{base}/customer/")
     expect(customer_page.get_by_role("heading", name="Lamna Healthcare")).to_be_visible()
     expect(customer_page.get_by_role("cell", name="Teams Essentials")).to_be_visible()
+    expect(customer_page.get_by_text("lamna.portal.example", exact=True)).to_be_visible()
+    # A customer's sign-in account is offered no enrollment, and told why at /enroll/.
+    customer_page.locator(".user-menu summary").click()
+    expect(customer_page.get_by_role("menuitem", name="Enroll a reseller company")).to_have_count(0)
+    customer_page.goto(f"{base}/enroll/")
+    expect(customer_page.get_by_text("a customer's sign-in account")).to_be_visible()
+    expect(customer_page.get_by_role("button", name="Enroll")).to_have_count(0)
 
 
 def test_cancel_writes_nothing(live_server, page: Page, world, catalog, screenshot):

@@ -227,12 +227,16 @@ def test_bad_account_input_is_refused_and_nothing_changes(
     assert Customer._base_manager.values().get(pk=c1.pk) == before
 
 
-def test_a_domain_of_another_customer_is_refused(world, delegation, client_for):
+def test_a_domain_of_another_of_ones_own_customers_is_refused(world, delegation, client_for):
     _, c1, c1b = delegation
     response = client_for(world.provider_admin).post(
         url(world.provider, "customers:edit", pk=c1.pk), {**VALID_ACCOUNT, "domain": c1b.domain}
     )
-    assert f"A customer with the domain {c1b.domain} already exists." in response.content.decode()
+    assert f"One of your customers already has the domain {c1b.domain}." in (
+        response.content.decode()
+    )
+    with unscoped("assert"):
+        assert Customer._base_manager.get(pk=c1.pk).domain == c1.domain
 
 
 # ------------------------------------------------------------------------------

@@ -31,6 +31,10 @@ pytestmark = pytest.mark.django_db
 STEP = "new_customer_wizard-current_step"
 STEPS = ("details", "subscriptions", "review")
 DOMAIN = "adatum-example.com"
+# The sign-in domain is filled in from the primary domain's first label when left empty.
+PREFIX = "adatum-example"
+SIGN_IN_DOMAIN = "adatum-example.portal.example"
+ADMIN = "admin@adatum-example.portal.example"
 NEW_PASSWORD = "violet-lantern-orbit-47"
 BAD_LOGIN = "The email address and/or password you specified are not correct."
 NOTHING_CHOSEN = "Choose at least one subscription and enter its number of licenses."
@@ -221,6 +225,7 @@ def test_a_sales_agent_creates_a_delegated_customer_with_two_subscriptions(
     for label, value in [
         ("Company name", "Adatum Corporation"),
         ("Primary domain", DOMAIN),
+        ("Sign-in domain", SIGN_IN_DOMAIN),
         ("Country", Country("US").name),
         ("City", "Redmond"),
         ("Contact email", "dana@adatum.example"),
@@ -246,7 +251,8 @@ def test_a_sales_agent_creates_a_delegated_customer_with_two_subscriptions(
     assert "no-store" in info["Cache-Control"]
     page = text(info)
     assert "Setup info" in page
-    assert re.search(r'id="setup-account">admin@adatum-example\.com<', page)
+    assert re.search(r'id="setup-account">admin@adatum-example\.portal\.example<', page)
+    assert SIGN_IN_DOMAIN in page
     password = shown_password(info)
     assert len(password) >= 12
 
@@ -256,7 +262,7 @@ def test_a_sales_agent_creates_a_delegated_customer_with_two_subscriptions(
     assert "no longer available" in text(reload)
     assert password not in text(reload)
     assert 'id="setup-password"' not in text(reload)
-    assert f"admin@{DOMAIN}" in text(reload)
+    assert ADMIN in text(reload)
 
     # One customer, one order, two subscriptions, one admin account.
     after = counts()
@@ -285,7 +291,12 @@ def test_a_sales_agent_creates_a_delegated_customer_with_two_subscriptions(
         assert subscription.status == Subscription.Status.ACTIVE
 
     admin = customer.admin_user
-    assert admin.email == f"admin@{DOMAIN}"
+    assert admin.email == ADMIN
+    assert customer.sign_in_prefix == PREFIX
+    with unscoped("assert"):
+        assert list(admin.emailaddress_set.values_list("email", "verified", "primary")) == [
+            (ADMIN, True, True)
+        ]
     assert admin.must_change_password is True
     assert admin.temporary_password_expires_at > timezone.now()
     assert admin.has_usable_password()
@@ -437,7 +448,7 @@ def test_a_double_submit_creates_the_customer_once(world, offers, sales):
     # The replay did not replace the password the first Submit stashed.
     password = shown_password(sales.get(first["Location"]))
     with unscoped("assert"):
-        assert User.objects.get(email=f"admin@{DOMAIN}").check_password(password)
+        assert User.objects.get(email=ADMIN).check_password(password)
 
 
 def test_a_replayed_submit_from_another_tab_after_the_wizard_ended_redirects_too(
@@ -566,16 +577,90 @@ def test_a_reseller_with_a_new_partnership_after_an_ended_one_can_be_chosen(worl
     assert form.content.decode().count(f'<option value="{world.reseller.pk}"') == 1
 
 
-def test_a_domain_used_by_another_providers_customer_is_refused_on_step_one(world, offers, sales):
-    with unscoped("test setup: P2's customer"):
-        CustomerFactory(provider=world.other_provider, company_name="Secret Co", domain=DOMAIN)
+def test_a_domain_of_one_of_the_providers_own_customers_is_refused_on_step_one(
+    world, offers, sales
+):
+    # A provider may be told about its own customers (another provider's: see
+    # tests/reliability/test_sign_in_domain.py).
+    with unscoped("test setup: P1's customer"):
+        CustomerFactory(provider=world.provider, company_name="Adatum Old", domain=DOMAIN)
     before = counts()
     response = post_step(sales, world.provider, "details", details())
     assert response.status_code == 200
     assert current_step(response) == "details"
-    page = text(response)
-    assert f"A customer with the domain {DOMAIN} already exists." in page
-    assert world.other_provider.name not in page and "Secret Co" not in page
+    assert f"One of your customers already has the domain {DOMAIN}." in text(response)
+    assert counts() == before
+
+
+def test_the_sign_in_domain_is_filled_in_from_the_primary_domain_and_kept_on_back(
+    world, offers, sales
+):
+    form = sales.get(wizard_url(world.provider))
+    page = text(form)
+    assert "Sign-in domain" in page and ".portal.example</span>" in page
+    assert 'data-prefix-from="id_details-domain"' in form.content.decode()
+
+    post_step(sales, world.provider, "details", details())
+    back = post_step(
+        sales, world.provider, "subscriptions", lines((offers.basic, 1)), wizard_goto_step="details"
+    )
+    assert input_value(back, "details-sign_in_prefix") == PREFIX
+
+
+@pytest.mark.parametrize(
+    ("typed", "prefix"),
+    [
+        pytest.param("adatum", "adatum", id="a-label"),
+        pytest.param("  Adatum-HQ ", "adatum-hq", id="case-and-spaces"),
+        pytest.param("adatum.portal.example", "adatum", id="the-whole-domain"),
+    ],
+)
+def test_a_sign_in_domain_of_ones_own_choosing_is_the_admin_login(
+    typed, prefix, world, offers, sales
+):
+    customer, _password = create_through_wizard(
+        sales, world.provider, lines((offers.basic, 1)), sign_in_prefix=typed
+    )
+    with unscoped("assert"):
+        customer.refresh_from_db()
+        assert customer.sign_in_prefix == prefix
+        assert customer.admin_user.email == f"admin@{prefix}.portal.example"
+        assert customer.domain == DOMAIN  # the customer's own domain stays as typed
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param("-adatum", id="leading-hyphen"),
+        pytest.param("adatum-", id="trailing-hyphen"),
+        pytest.param("ada tum", id="space"),
+        pytest.param("ada_tum", id="underscore"),
+        pytest.param("adatum.hq", id="two-labels"),
+        pytest.param("ädatum", id="non-ascii"),
+        pytest.param("a" * 64, id="64-characters"),
+    ],
+)
+def test_a_sign_in_domain_that_is_not_a_dns_label_is_refused_on_step_one(
+    typed, world, offers, sales
+):
+    before = counts()
+    response = post_step(sales, world.provider, "details", details(sign_in_prefix=typed))
+    assert response.status_code == 200
+    assert current_step(response) == "details"
+    assert "Use 1 to 63 lowercase letters, digits and hyphens" in text(response)
+    assert 'aria-invalid="true"' in response.content.decode()
+    assert counts() == before
+
+
+def test_a_sign_in_domain_in_use_is_refused_on_step_one(world, offers, sales):
+    with unscoped("test setup: P1's customer"):
+        CustomerFactory(provider=world.provider, domain="adatum.example", sign_in_prefix="adatum")
+    before = counts()
+    response = post_step(sales, world.provider, "details", details(sign_in_prefix="adatum"))
+    assert current_step(response) == "details"
+    assert "adatum.portal.example is not available. Choose another sign-in domain." in text(
+        response
+    )
     assert counts() == before
 
 
@@ -645,33 +730,41 @@ def _assert_wizard_state_kept(client, org, offers, review):
     assert input_value(forward, f"subscriptions-offer_{offers.basic.pk}") == "7"
 
 
-def test_a_domain_taken_between_review_and_submit_sends_back_to_the_domain_field(
+def test_a_sign_in_domain_taken_between_review_and_submit_sends_back_to_its_field(
     world, offers, sales
 ):
     p1 = world.provider
     review = to_review(sales, p1, details(), lines((offers.basic, 7), (offers.premium, 25)))
-    with unscoped("test setup: another provider's customer takes the domain meanwhile"):
-        CustomerFactory(provider=world.other_provider, company_name="Secret Co", domain=DOMAIN)
+    with unscoped("test setup: another provider's customer takes the sign-in domain meanwhile"):
+        CustomerFactory(
+            provider=world.other_provider,
+            company_name="Secret Co",
+            domain="secret.example",
+            sign_in_prefix=PREFIX,
+        )
     before = counts()
 
     response = submit(sales, p1, review)
 
-    # Submit re-checks every step: the domain field says what is wrong, input kept.
+    # Submit re-checks every step: the sign-in domain field says what is wrong, input kept.
     assert response.status_code == 200
     assert current_step(response) == "details"
     page = text(response)
-    assert f"A customer with the domain {DOMAIN} already exists." in page
+    assert f"{SIGN_IN_DOMAIN} is not available. Choose another sign-in domain." in page
     assert world.other_provider.name not in page and "Secret Co" not in page
+    assert "secret.example" not in page
     assert counts() == before
     assert input_value(response, "details-company_name") == "Adatum Corporation"
 
-    # Fix the domain and submit again: the same (unused) key now creates the customer.
-    post_step(sales, p1, "details", details(domain="adatum-two.example"))
+    # Choose another and submit again: the same (unused) key now creates the customer.
+    post_step(sales, p1, "details", details(sign_in_prefix="adatum-two"))
     fixed_review = post_step(sales, p1, "subscriptions", lines((offers.basic, 7)))
     assert idempotency_key(fixed_review) == idempotency_key(review)
     done = submit(sales, p1, fixed_review)
     assert done.status_code == 302
     assert counts()["Customer"] == before["Customer"] + 1
+    with unscoped("assert"):
+        assert User.objects.filter(email="admin@adatum-two.portal.example").exists()
 
 
 def test_an_offer_deactivated_between_review_and_submit_keeps_the_wizard_on_review(
@@ -781,7 +874,7 @@ def test_the_customer_admin_must_replace_the_temporary_password_first(
         lines((offers.basic, 7), (offers.premium, 25)),
         reseller=partner.pk,
     )
-    email = f"admin@{DOMAIN}"
+    email = ADMIN
     client = Client()
     assert login(client, email, temporary).status_code == 302
     assert client.session.get("_auth_user_id") == str(customer.admin_user_id)
@@ -826,7 +919,7 @@ def test_the_customer_admin_must_replace_the_temporary_password_first(
 def test_a_wrong_new_password_keeps_the_temporary_state(world, offers, sales):
     customer, temporary = create_through_wizard(sales, world.provider, lines((offers.basic, 1)))
     client = Client()
-    login(client, f"admin@{DOMAIN}", temporary)
+    login(client, ADMIN, temporary)
     refused = client.post(
         reverse("account_change_password"),
         {"oldpassword": temporary, "password1": NEW_PASSWORD, "password2": "something-else-9"},
@@ -845,7 +938,7 @@ def test_an_expired_temporary_password_is_refused_at_login(world, offers, sales)
     client = Client()
     response = client.post(
         reverse("account_login"),
-        {"login": f"admin@{DOMAIN}", "password": temporary},
+        {"login": ADMIN, "password": temporary},
         follow=True,
     )
     assert client.session.get("_auth_user_id") is None

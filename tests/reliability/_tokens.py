@@ -158,6 +158,7 @@ def customer_details(domain: str) -> dict:
     return {
         "company_name": "Adatum Corporation",
         "domain": domain,
+        "sign_in_prefix": domain.split(".", 1)[0],
         "country": "US",
         "city": "Redmond",
         "street": "1 Microsoft Way",

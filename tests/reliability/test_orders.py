@@ -20,6 +20,7 @@ from portal.scoping import unscoped
 from subscriptions import services
 from subscriptions.models import Subscription, SubscriptionEvent
 from tests.customers.test_new_customer import (
+    ADMIN,
     DOMAIN,
     STEP,
     current_step,
@@ -141,7 +142,7 @@ def test_t4_2_concurrent_submits_of_one_wizard_make_one_customer(clicks, world, 
     # The race did not lose the one-time password: Setup info shows it, once.
     password = shown_password(sales.get(setup_info_url(p1, customer)))
     with unscoped("assert"):
-        assert User.objects.get(email=f"admin@{DOMAIN}").check_password(password)
+        assert User.objects.get(email=ADMIN).check_password(password)
     assert "setup-password" not in text(sales.get(setup_info_url(p1, customer)))
 
 

@@ -13,6 +13,7 @@ from partners.models import Membership, Organization, Partnership, PartnershipRe
 from partners.partnerships import request_partnership
 from portal.models import User
 from portal.scoping import unscoped
+from portal.sign_in_domain import customer_admin_address
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
 from subscriptions.services import (
     designate_support_contact,
@@ -105,7 +106,8 @@ OFFERS = [
         "Sales force automation, three-year term.",
     ),
 ]
-# company, domain, delegated to Fabrikam?, city, [(offer id, licenses)]
+# company, domain, delegated to Fabrikam?, city, [(offer id, licenses)]. Each admin signs
+# in as admin@<first label of the domain>.<CUSTOMER_SIGN_IN_DOMAIN>, as the wizard makes it.
 CUSTOMERS = [
     (
         "Adatum Corporation",
@@ -173,7 +175,9 @@ class Command(BaseCommand):
         for kind, name, _slug, _pid, _country, email in ORGANIZATIONS:
             self.stdout.write(f"  {email:<26} Admin of {name} ({kind})")
         self.stdout.write(f"  {STAFF_EMAIL:<26} staff superuser (/admin/)")
-        self.stdout.write(f"  {'admin@adatum.example':<26} customer admin of Adatum Corporation")
+        self.stdout.write(
+            f"  {customer_admin_address('adatum'):<26} customer admin of Adatum Corporation"
+        )
 
     def _partnerships(self) -> None:
         contoso = Organization.objects.get(slug="contoso")
@@ -219,13 +223,15 @@ class Command(BaseCommand):
         fabrikam = Organization.objects.get(slug="fabrikam")
         actor = User.objects.get(email="provider@demo.example")
         for name, domain, reseller, city, lines in CUSTOMERS:
-            customer = Customer.objects.filter(domain=domain).first()
+            prefix = domain.split(".", 1)[0]
+            customer = Customer.objects.filter(sign_in_prefix=prefix).first()
             if customer is None:
                 customer = Customer.objects.create(
                     provider=contoso,
                     reseller=fabrikam if reseller else None,
                     company_name=name,
                     domain=domain,
+                    sign_in_prefix=prefix,
                     country="US",
                     city=city,
                     street="1 Main Street",
@@ -238,7 +244,7 @@ class Command(BaseCommand):
                     agreement_accepted_on=timezone.localdate(),
                     agreement_accepted_by_name="Alex Doe",
                     agreement_accepted_by_email=f"alex@{domain}",
-                    admin_user=self._user(f"admin@{domain}"),
+                    admin_user=self._user(customer_admin_address(prefix)),
                     created_by=actor,
                 )
                 order = Order.objects.create(provider=contoso, customer=customer, created_by=actor)
@@ -277,7 +283,7 @@ class Command(BaseCommand):
 
         def sub(domain: str, offer_id: str) -> Subscription | None:
             return Subscription.objects.filter(
-                customer__domain=domain, offer__offer_id__in=[offer_id]
+                customer__provider=contoso, customer__domain=domain, offer__offer_id__in=[offer_id]
             ).first()
 
         teams = sub("adatum.example", "TEAMS-ESS-P1Y")

@@ -3,8 +3,9 @@
     python manage.py seed_scale --providers 3 --resellers 5000 \
         --customers 1000000 --subscriptions 3000000
 
-Everything it writes is recognisable (organizations `scale-*`, users `*scale.example`),
-so `--reset` removes exactly that and nothing else. Running it again with the same
+Everything it writes is recognisable (organizations `scale-*`, users `*scale.example`,
+customers' admins `admin@scale-*` on the sign-in domain), so `--reset` removes exactly
+that and nothing else. Running it again with the same
 sizes changes nothing. Refuses SQLite and DEBUG=false unless --force: it creates logins
 with a published password.
 """
@@ -27,6 +28,7 @@ from customers.models import Customer
 from partners.models import AuditEvent, Membership, Organization, Partnership
 from portal.management.commands.seed_demo import OFFERS
 from portal.models import User
+from portal.sign_in_domain import customer_admin_address
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
 
 PASSWORD = "scale-load-2026"  # noqa: S105 (published load-test password, like seed_demo's)
@@ -333,9 +335,13 @@ class Command(BaseCommand):
                 "CREATE TEMP TABLE scale_customer ON COMMIT DROP AS SELECT id FROM "
                 "customers_customer WHERE provider_id IN (SELECT id FROM scale_org)"
             )
+            # Staff logins are on scale.example; the customers' admins sign in on the
+            # portal's sign-in domain (those the wizard added during a load run too).
             c.execute(
                 "CREATE TEMP TABLE scale_user ON COMMIT DROP AS "
-                "SELECT id FROM portal_user WHERE email LIKE %s",
+                "SELECT id FROM portal_user WHERE email LIKE %s UNION "
+                "SELECT admin_user_id FROM customers_customer WHERE id IN "
+                "(SELECT id FROM scale_customer) AND admin_user_id IS NOT NULL",
                 [f"%{EMAIL_DOMAIN}"],
             )
             statements = [
@@ -462,12 +468,16 @@ class Command(BaseCommand):
 
         cust_id, order_id = next_id(c, Customer), next_id(c, Order)
         domains = [f"c{n}-{WORDS_A[n % 37].lower()}.{EMAIL_DOMAIN}" for n in range(customers)]
+        # Sign-in prefixes are unique portal-wide: "scale-" keeps them apart from any other
+        # customer's. The admin accounts sign in as admin@<prefix>.<CUSTOMER_SIGN_IN_DOMAIN>.
+        prefixes = [f"{SLUG_PREFIX}{d.split('.', 1)[0]}" for d in domains]
+        admins = [customer_admin_address(p) for p in prefixes]
 
         def users():
             for pk, email in zip(staff_user_ids, staff_emails, strict=True):
                 first, last = rng.choice(FIRST), rng.choice(LAST)
                 yield (pk, password, False, False, True, now, first, last, email, False, None, "")
-            for n, domain in enumerate(domains):
+            for n, admin in enumerate(admins):
                 yield (
                     customer_user_base + n,
                     password,
@@ -477,7 +487,7 @@ class Command(BaseCommand):
                     now,
                     rng.choice(FIRST),
                     rng.choice(LAST),
-                    f"admin@{domain}",
+                    admin,
                     False,
                     None,
                     "",
@@ -493,7 +503,7 @@ class Command(BaseCommand):
         from allauth.account.models import EmailAddress
 
         email_id = next_id(c, EmailAddress)
-        all_emails = staff_emails + [f"admin@{d}" for d in domains]
+        all_emails = staff_emails + admins
         self.counts["email addresses"] = Copier(
             c, EmailAddress, "id email verified primary user_id"
         )((email_id + n, e, True, True, user_id + n) for n, e in enumerate(all_emails))
@@ -566,6 +576,7 @@ class Command(BaseCommand):
                     created,
                     name,
                     domain,
+                    prefixes[n],
                     country,
                     CITIES[country],
                     f"{rng.randrange(1, 999)} Main Street",
@@ -585,7 +596,8 @@ class Command(BaseCommand):
                 )
 
         cols = (
-            "id created_at updated_at company_name domain country city street postal_code "
+            "id created_at updated_at company_name domain sign_in_prefix country city street "
+            "postal_code "
             "contact_first_name contact_last_name contact_email contact_phone language "
             "agreement_accepted_on agreement_accepted_by_name agreement_accepted_by_email "
             "admin_user_id created_by_id provider_id reseller_id"
