@@ -216,11 +216,22 @@ def bulk_customers(provider, reseller, n: int, prefix: str) -> None:
     fields = {
         f.attname: getattr(template, f.attname)
         for f in Customer._meta.concrete_fields
-        if f.attname not in {"id", "domain", "company_name", "admin_user_id", "idempotency_key"}
+        if f.attname
+        not in {
+            "id",
+            "domain",
+            "sign_in_prefix",
+            "company_name",
+            "admin_user_id",
+            "idempotency_key",
+        }
     }
     Customer._base_manager.bulk_create(
         Customer(
-            **{**fields, "domain": f"{prefix}{i}.scale.example", "company_name": f"{prefix} {i}"}
+            **fields,
+            domain=f"{prefix}{i}.scale.example",
+            sign_in_prefix=f"{prefix}-{i}",
+            company_name=f"{prefix} {i}",
         )
         for i in range(n)
     )
