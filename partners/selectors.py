@@ -1,5 +1,6 @@
 """Reads for the partners app. Tenant data is always narrowed by the organization passed in."""
 
+from allauth.account.models import EmailAddress
 from django.db.models import FETCH_RAISE, QuerySet
 from django.utils import timezone
 
@@ -160,3 +161,9 @@ def active_partner_organizations(*, org: Organization) -> QuerySet[Organization]
     return Organization.objects.filter(
         reseller_partnerships__reseller=org, reseller_partnerships__ended_at=None
     ).order_by("name")
+
+
+def proven_addresses(*, user: User) -> QuerySet[EmailAddress]:
+    """The user's verified addresses that a code the portal emailed proved (MailboxProof):
+    the only ones that may answer partnership requests and team invitations."""
+    return EmailAddress.objects.filter(user=user, verified=True, mailbox_proof__isnull=False)

@@ -1,6 +1,7 @@
 """Sign-ins and failed sign-ins go to the activity log of every organization the person
 belongs to. Django and allauth announce them only through signals."""
 
+from allauth.account.signals import email_confirmed
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
@@ -30,3 +31,18 @@ def login_failed(sender, credentials, request=None, **kwargs) -> None:
     user = User.objects.filter(email__iexact=login).first() if login else None
     if user is not None:
         _record(user, "login.failed", request)
+
+
+@receiver(email_confirmed, dispatch_uid="partners.mailbox_proven")
+def mailbox_proven(sender, request, email_address, **kwargs) -> None:
+    """allauth sends this when its emailed code (sign-up, login by code, a new address)
+    is typed back, and from the admin's "Mark as verified" action: the one moment the
+    portal knows the person holds the mailbox. See MailboxProof for why the flag is not
+    enough."""
+    from partners.models import MailboxProof
+    from partners.services import record_mailbox_proof
+
+    acting = getattr(request, "user", None)
+    by_staff = bool(getattr(acting, "is_staff", False)) and acting.pk != email_address.user_id
+    method = MailboxProof.Method.STAFF if by_staff else MailboxProof.Method.CODE
+    record_mailbox_proof(email_address=email_address, method=method)

@@ -1,4 +1,3 @@
-from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
@@ -7,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -22,6 +21,7 @@ from partners.selectors import (
     activity_list,
     member_list,
     memberships_of,
+    proven_addresses,
     team_invitation_by_digest,
     team_invitation_by_token,
     team_invitation_list,
@@ -42,6 +42,24 @@ def safe_next(request, fallback: str) -> str:
     ):
         return target
     return fallback
+
+
+def signup_url(email: str, *, next_url: str) -> str:
+    """allauth's sign-up, the address filled in, coming back to `next_url` once the
+    emailed code is entered."""
+    return f"{reverse('account_signup')}?next={next_url}&{urlencode({'email': email})}"
+
+
+def address_state(user, email: str) -> dict:
+    """Whether `user` may answer something sent to `email`, for the link pages.
+
+    `email_matches`: proven by a code (what the services require). `email_unproven`: the
+    address is on the account and verified, but no code ever proved it (a customer admin
+    account, say), so the page explains instead of offering a button that would fail.
+    """
+    proven = proven_addresses(user=user).filter(email__iexact=email).exists()
+    verified = user.emailaddress_set.filter(email__iexact=email, verified=True).exists()
+    return {"email_matches": proven, "email_unproven": verified and not proven}
 
 
 class OrgView(LoginRequiredMixin):
@@ -303,14 +321,12 @@ class TeamInvitationAcceptView(TemplateView):
         here = reverse("team-invitation-accept")
         context = {"invitation": invitation, "organization": invitation.organization}
         if not request.user.is_authenticated:
-            # Signing up through the link proves ownership of the invited address.
-            get_adapter(request).stash_verified_email(request, invitation.email)
-            context["signup_url"] = f"{reverse('account_signup')}?next={here}"
+            # Opening the link proves nothing (the inviting Admins can Resend and so hold
+            # a working link): sign-up asks for allauth's emailed code, then comes back.
+            context["signup_url"] = signup_url(invitation.email, next_url=here)
             context["login_url"] = f"{reverse('account_login')}?next={here}"
         else:
-            context["email_matches"] = request.user.emailaddress_set.filter(
-                email__iexact=invitation.email, verified=True
-            ).exists()
+            context.update(address_state(request.user, invitation.email))
         return self.render_to_response(context)
 
     def post(self, request, *args, **kwargs):
