@@ -4,6 +4,7 @@ clicks through to the portal. allauth's limits are on, counted in the real Redis
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import wait_for
@@ -21,12 +22,9 @@ def try_password(page: Page, base: str, email: str, password: str) -> None:
     page.get_by_role("button", name="Sign In").click()
 
 
+@pytest.mark.usefixtures("rate_limits_on")
 def test_a_locked_out_reseller_follows_the_alert_and_signs_in_with_the_emailed_code(
-    live_server,
-    page: Page,
-    world,
-    rate_limits_on,
-    screenshot,  # noqa: F811
+    live_server, page: Page, world, screenshot
 ):
     email = world.reseller_admin.email
     for attempt in range(6):
