@@ -6,6 +6,7 @@ ValidationError with a message meant for the person who asked.
 """
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -258,6 +259,17 @@ def record_mailbox_proof(*, email_address: EmailAddress, method: str) -> Mailbox
         email_address=email_address, defaults={"method": method, "proven_at": timezone.now()}
     )
     return proof
+
+
+@transaction.atomic
+def forget_unproven_credentials(*, user: User) -> None:
+    """A sign-in code just proved an address nobody had proved before, in a session that
+    never gave the password: whoever chose that password (and any two-factor device) may
+    not be the mailbox's owner, e.g. someone who signed up with another person's address
+    and waits for its owner to prove it. Both stop working; the owner chooses anew."""
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    Authenticator.objects.filter(user=user).delete()
 
 
 def check_holds_mailbox(*, user: User, email: str, wrong_user: str, unproven: str) -> None:

@@ -1,6 +1,6 @@
 """What only a browser shows for account lockout (issue 14): the locked-out alert on the
-login page offers the emailed sign-in code, and the code's pages work by keyboard-free
-clicks through to the portal. allauth's limits are on, counted in the real Redis."""
+login page offers the emailed sign-in code, and its pages lead into the portal. allauth's
+limits are on, counted in the real Redis."""
 
 import re
 

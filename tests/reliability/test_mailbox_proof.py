@@ -313,3 +313,34 @@ def test_the_migration_unverifies_link_signups_ends_their_sessions_and_keeps_the
     enter_code(client, emailed_code("linked@bigcorp.example"))
     assert logged_in_as(client) == str(linked.pk)
     assert proofs("linked@bigcorp.example") == [MailboxProof.Method.CODE]
+
+
+# ------------------------------------------------------------------------------
+# A squatter's password does not survive the owner's proof
+# ------------------------------------------------------------------------------
+def test_a_sign_in_code_that_first_proves_an_address_voids_the_password_a_squatter_chose(world):
+    """Someone signs up with another person's address (or did so through a link before
+    this fix, and the migration un-verified it) and keeps the password. When the owner
+    gets in with "Send me a sign-in code", that password and any TOTP stop working, or
+    the squatter would log in on the owner's proof."""
+    squatter = Client()
+    sign_up(squatter, VICTIM, reverse("enroll"))
+    user = EmailAddress.objects.get(email=VICTIM).user
+    assert logged_in_as(squatter) is None
+
+    owner = Client()
+    owner.post(reverse("account_request_login_code"), {"email": VICTIM})
+    response = owner.post(
+        reverse("account_confirm_login_code"), {"code": emailed_code(VICTIM)}, follow=True
+    )
+    assert logged_in_as(owner) == str(user.pk)
+    assert proofs(VICTIM) == [MailboxProof.Method.CODE]
+    assert "choose a new password under Change password" in body(response)
+
+    refused = login(Client(), VICTIM, PASSWORD)  # the squatter's password
+    assert "are not correct" in body(refused)
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+    new = "copper-meadow-lantern-83"
+    owner.post(reverse("account_set_password"), {"password1": new, "password2": new})
+    assert login(Client(), VICTIM, new).status_code == 302
