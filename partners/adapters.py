@@ -29,11 +29,11 @@ class AccountAdapter(DefaultAccountAdapter):
     # Nothing in the portal marks an address verified without allauth's emailed code.
     # Signing up through a partnership or team-invitation link used to (allauth's
     # "stash"), but whoever sent a link, or could regenerate it with Resend, could sign
-    # up through it too (issue 14). All three stash methods are shut so that no caller, and no
-    # session stashed before this change, can bring the shortcut back.
+    # up through it too (issue 14). All three stash methods are shut, so that no caller,
+    # and no session stashed before this change, can bring the shortcut back.
     # What still writes verified=True without a code, and so without a MailboxProof
-    # (which is what answering requests and invitations checks): demo data (seed_demo,
-    # which records a "demo" proof), staff (the admin's checkbox; its "Mark as verified"
+    # (what answering requests and invitations checks): demo data (seed_demo records a
+    # "demo" proof), staff (the admin's checkbox, no proof; its "Mark as verified"
     # action records a "staff" proof), and the New customer wizard's admin@<domain>
     # accounts (being moved to a portal-controlled domain; they get no proof).
     def stash_verified_email(self, request, email: str) -> None:

@@ -19,9 +19,9 @@ from partners.forms import ChangeRoleForm, EnrollmentForm, InviteMemberForm
 from partners.permissions import can
 from partners.selectors import (
     activity_list,
+    mailbox_status,
     member_list,
     memberships_of,
-    proven_addresses,
     team_invitation_by_digest,
     team_invitation_by_token,
     team_invitation_list,
@@ -51,15 +51,12 @@ def signup_url(email: str, *, next_url: str) -> str:
 
 
 def address_state(user, email: str) -> dict:
-    """Whether `user` may answer something sent to `email`, for the link pages.
-
-    `email_matches`: proven by a code (what the services require). `email_unproven`: the
-    address is on the account and verified, but no code ever proved it (a customer admin
-    account, say), so the page explains instead of offering a button that would fail.
-    """
-    proven = proven_addresses(user=user).filter(email__iexact=email).exists()
-    verified = user.emailaddress_set.filter(email__iexact=email, verified=True).exists()
-    return {"email_matches": proven, "email_unproven": verified and not proven}
+    """For the link pages: `email_matches` when a code proved the address (what the
+    services require); `email_unproven` when it is on the account, verified, but no code
+    ever proved it (a customer admin account, say), so the page explains instead of
+    offering a button that would fail."""
+    status = mailbox_status(user=user, email=email)
+    return {"email_matches": status == "proven", "email_unproven": status == "unproven"}
 
 
 class OrgView(LoginRequiredMixin):
