@@ -344,3 +344,24 @@ def test_a_sign_in_code_that_first_proves_an_address_voids_the_password_a_squatt
     new = "copper-meadow-lantern-83"
     owner.post(reverse("account_set_password"), {"password1": new, "password2": new})
     assert login(Client(), VICTIM, new).status_code == 302
+
+
+def test_staff_mark_as_verified_records_a_staff_proof_and_the_checkbox_none(world, client_for):
+    """The admin's action says who vouched; flipping the checkbox proves nothing."""
+    action_user = UserFactory(email="vouched@example.test", verified=False)
+    address = EmailAddress.objects.create(user=action_user, email=action_user.email)
+    staff = client_for(world.staff)
+    response = staff.post(
+        reverse("admin:account_emailaddress_changelist"),
+        {"action": "make_verified", "_selected_action": [address.pk]},
+    )
+    assert response.status_code == 302
+    assert proofs("vouched@example.test") == [MailboxProof.Method.STAFF]
+
+    ticked = UserFactory(email="ticked@example.test", verified=False)
+    address = EmailAddress.objects.create(user=ticked, email=ticked.email)
+    change = reverse("admin:account_emailaddress_change", args=[address.pk])
+    form = {"user": ticked.pk, "email": ticked.email, "verified": "on", "primary": "on"}
+    assert staff.post(change, form).status_code == 302
+    address.refresh_from_db()
+    assert address.verified and proofs("ticked@example.test") == []
