@@ -46,15 +46,25 @@ class AccountAdapter(DefaultAccountAdapter):
             secrets=secrets,
         )
 
+    # Nothing in the portal marks an address verified without allauth's emailed code.
+    # Signing up through a partnership or team-invitation link used to (allauth's
+    # "stash"), but whoever sent a link, or could regenerate it with Resend, could sign
+    # up through it too (issue 14). All three stash methods are shut, so that no caller,
+    # and no session stashed before this change, can bring the shortcut back.
+    # What still writes verified=True without a code, and so without a MailboxProof
+    # (what answering requests and invitations checks): demo data (seed_demo records a
+    # "demo" proof), staff (the admin's checkbox, no proof; its "Mark as verified"
+    # action records a "staff" proof), and the New customer wizard's admin@<domain>
+    # accounts (being moved to a portal-controlled domain; they get no proof).
+    def stash_verified_email(self, request, email: str) -> None:
+        return None
+
     def unstash_verified_email(self, request) -> str | None:
-        # An invitation link stashes its address as verified. If the person signs up
-        # with a different address, that one must be verified the usual way instead
-        # of silently becoming the account's primary address.
-        stashed = super().unstash_verified_email(request)
-        typed = request.POST.get("email", "").strip() if request.method == "POST" else ""
-        if stashed and typed and stashed.lower() != typed.lower():
-            return None
-        return stashed
+        request.session.pop("account_verified_email", None)
+        return None
+
+    def is_email_verified(self, request, email: str) -> bool:
+        return False
 
     def clean_email(self, email: str) -> str:
         # Sign-up, adding an address and password reset: addresses on the customers'

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from partners.models import (
     AuditEvent,
+    MailboxProof,
     Membership,
     Organization,
     Partnership,
@@ -320,3 +321,23 @@ class PartnershipRequestAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 self.message_user(request, f"{obj.email}: {' '.join(exc.messages)}", messages.ERROR)
         self.message_user(request, _("%(n)s request(s) revoked.") % {"n": done})
+
+
+@admin.register(MailboxProof)
+class MailboxProofAdmin(admin.ModelAdmin):
+    """Proofs are written only when allauth confirms an emailed code (partners/signals.py)
+    or staff use "Mark as verified" on an email address. Deleting one stops the address
+    answering requests; unticking "verified" on the address as well makes allauth ask its
+    owner for a fresh code at the next login, which records a new proof."""
+
+    list_display = ["email_address", "method", "proven_at"]
+    list_filter = ["method"]
+    search_fields = ["email_address__email"]
+    list_select_related = ["email_address"]
+    readonly_fields = ["email_address", "method", "proven_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -497,3 +497,38 @@ class PartnershipRequest(TimeStamped):
     @property
     def is_open(self) -> bool:
         return self.display_state == self.State.PENDING
+
+
+class MailboxProof(models.Model):
+    """The portal emailed a code (or link) to this address and its owner typed it back.
+
+    Answering a partnership request or accepting a team invitation needs one. allauth's
+    `EmailAddress.verified` alone is not enough: many hands set that flag without any
+    mail (allauth's own "stash" shortcut, the New customer wizard's admin@<domain>
+    accounts, demo data, the admin's checkbox), so it cannot tell "someone typed this
+    address" from "its owner read mail sent to it". Only allauth's emailed-code flows
+    and the admin's "Mark as verified" action send `email_confirmed`, which writes this
+    row (partners/signals.py). Not a scoped model: it belongs to a person, not a tenant.
+    """
+
+    class Method(models.TextChoices):
+        CODE = "code", _("Emailed code")
+        STAFF = "staff", _("Marked verified by staff")
+        EARLIER = "earlier", _("Verified before proofs were recorded")
+        DEMO = "demo", _("Demo data")
+
+    email_address = models.OneToOneField(
+        "account.EmailAddress",
+        on_delete=models.CASCADE,  # removing the address removes what proved it
+        related_name="mailbox_proof",
+        verbose_name=_("email address"),
+    )
+    method = models.CharField(_("how"), max_length=16, choices=Method.choices)
+    proven_at = models.DateTimeField(_("proven"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("mailbox proof")
+        verbose_name_plural = _("mailbox proofs")
+
+    def __str__(self) -> str:
+        return f"{self.email_address} ({self.get_method_display()})"

@@ -3,7 +3,6 @@ email, the emailed link, Indirect providers, and ending a partnership."""
 
 from urllib.parse import quote
 
-from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
@@ -30,10 +29,11 @@ from partners.selectors import (
     partnership_request_by_digest,
     partnership_request_by_token,
     partnership_request_list,
+    proven_addresses,
     reseller_admin_memberships,
 )
 from partners.tables import PartnerProviderTable, PartnerResellerTable, PartnershipRequestTable
-from partners.views import OrgView
+from partners.views import OrgView, address_state, signup_url
 from portal.ratelimit import RateLimitedPostMixin, limit
 from portal.scoping import unscoped
 from portal.sign_in_domain import is_customer_sign_in_account, is_customer_sign_in_address
@@ -241,11 +241,10 @@ class ProviderListView(OrgView, SingleTableMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["incoming"] = incoming_request_list(org=self.request.org)
         context["can_end"] = can(self.request.membership, "partnerships.end")
+        # Buttons only where the service will accept them: addresses proven by a code.
         context["my_emails"] = {
             e.lower()
-            for e in self.request.user.emailaddress_set.filter(verified=True).values_list(
-                "email", flat=True
-            )
+            for e in proven_addresses(user=self.request.user).values_list("email", flat=True)
         }
         # A customer's sign-in account (one that enrolled before they were refused) never
         # answers: partners/partnerships.py refuses it, so no buttons either. Its sign-in
@@ -373,17 +372,15 @@ class PartnershipAcceptView(TemplateView):
             "message": obj.body.replace(partnerships.LINK_MARKER, _("(the link you opened)")),
         }
         if not request.user.is_authenticated:
-            # Signing up through the link proves ownership of the invited address.
-            get_adapter(request).stash_verified_email(request, obj.email)
-            context["signup_url"] = f"{reverse('account_signup')}?next={here}"
+            # Opening the link proves nothing (the provider's staff can open it too):
+            # sign-up asks for allauth's emailed code, then `next` comes back here.
+            context["signup_url"] = signup_url(obj.email, next_url=here)
             context["login_url"] = f"{reverse('account_login')}?next={here}"
             return context
         # A customer's sign-in account may never answer (the services refuse it): say so
         # instead of offering Accept, Decline or Enroll.
         context["customer_account"] = is_customer_sign_in_account(request.user)
-        context["email_matches"] = request.user.emailaddress_set.filter(
-            email__iexact=obj.email, verified=True
-        ).exists()
+        context.update(address_state(request.user, obj.email))
         resellers = reseller_admin_memberships(user=request.user)
         context["enroll_url"] = f"{reverse('enroll')}?next={here}"
         context["has_reseller"] = resellers.exists()

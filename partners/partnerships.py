@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from partners.models import Membership, Organization, Partnership, PartnershipRequest
 from partners.services import (
+    check_holds_mailbox,
     record_event,
     refuse_customer_sign_in_account,
     refuse_customer_sign_in_address,
@@ -360,15 +361,22 @@ def _refuse_customer_account(actor: User) -> None:
 
 
 def _check_responder(request: PartnershipRequest, actor: User) -> None:
-    if not actor.emailaddress_set.filter(email__iexact=request.email, verified=True).exists():
-        raise ValidationError(
-            _(
-                "This request was sent to %(email)s. Log in with that address "
-                "(or add and verify it on your account) to answer it."
-            )
-            % {"email": request.email},
-            code="wrong_user",
+    # Only a code the portal emailed to the request's address proves the actor holds it:
+    # the provider and its staff can open (and regenerate) the link themselves.
+    check_holds_mailbox(
+        user=actor,
+        email=request.email,
+        wrong_user=_(
+            "This request was sent to %(email)s. Log in with that address "
+            "(or add and verify it on your account) to answer it."
         )
+        % {"email": request.email},
+        unproven=_(
+            "%(email)s was never confirmed with a code the portal emailed to it, so this "
+            "account cannot answer requests sent to it."
+        )
+        % {"email": request.email},
+    )
 
 
 @transaction.atomic

@@ -1,5 +1,6 @@
 """Reads for the partners app. Tenant data is always narrowed by the organization passed in."""
 
+from allauth.account.models import EmailAddress
 from django.db.models import FETCH_RAISE, QuerySet
 from django.utils import timezone
 
@@ -166,3 +167,20 @@ def active_partner_organizations(*, org: Organization) -> QuerySet[Organization]
     return Organization.objects.filter(
         reseller_partnerships__reseller=org, reseller_partnerships__ended_at=None
     ).order_by("name")
+
+
+def proven_addresses(*, user: User) -> QuerySet[EmailAddress]:
+    """The user's verified addresses that a code the portal emailed proved (MailboxProof):
+    the only ones that may answer partnership requests and team invitations."""
+    return EmailAddress.objects.filter(user=user, verified=True, mailbox_proof__isnull=False)
+
+
+def mailbox_status(*, user: User, email: str) -> str:
+    """ "proven" (a code proved `email` is the user's), "unproven" (on the account and
+    verified, but never by a code), or "absent" (not a verified address of theirs)."""
+    verified = EmailAddress.objects.filter(user=user, email__iexact=email, verified=True)
+    proofs = verified.values_list("mailbox_proof", flat=True)
+    found = list(proofs[:1])
+    if not found:
+        return "absent"
+    return "unproven" if found[0] is None else "proven"

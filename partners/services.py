@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from itertools import batched
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -18,7 +20,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from partners.models import AuditEvent, Membership, Organization, TeamInvitation
+from partners.models import AuditEvent, MailboxProof, Membership, Organization, TeamInvitation
+from partners.selectors import proven_addresses
 from portal.emails import LINK_MARKER, send_email
 from portal.locking import bounded_wait, lock_all, lock_one
 from portal.models import User
@@ -455,8 +458,44 @@ def invitation_problem(invitation: TeamInvitation | None) -> str | None:
 
 
 @transaction.atomic
+def record_mailbox_proof(*, email_address: EmailAddress, method: str) -> MailboxProof:
+    """Note that the owner of `email_address` proved they read its mail (see MailboxProof).
+
+    No activity entry: the proof belongs to a person, who may be in no organization yet.
+    """
+    proof, _created = MailboxProof.objects.update_or_create(
+        email_address=email_address, defaults={"method": method, "proven_at": timezone.now()}
+    )
+    return proof
+
+
+@transaction.atomic
+def forget_unproven_credentials(*, user: User) -> None:
+    """A sign-in code just proved an address nobody had proved before, in a session that
+    never gave the password: whoever chose that password (and any two-factor device) may
+    not be the mailbox's owner, e.g. someone who signed up with another person's address
+    and waits for its owner to prove it. Both stop working; the owner chooses anew."""
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    Authenticator.objects.filter(user=user).delete()
+
+
+def check_holds_mailbox(*, user: User, email: str, wrong_user: str, unproven: str) -> None:
+    """Refuse unless `user` proved, with a code the portal emailed, that `email` is theirs.
+
+    Whoever could read or regenerate a link (the sender, their colleagues) must never be
+    able to answer it: opening a link proves nothing, only the emailed code does.
+    """
+    addresses = user.emailaddress_set.filter(email__iexact=email, verified=True)
+    if not addresses.exists():
+        raise ValidationError(wrong_user, code="wrong_user")
+    if not proven_addresses(user=user).filter(email__iexact=email).exists():
+        raise ValidationError(unproven, code="unproven_address")
+
+
+@transaction.atomic
 def accept_invitation(*, user: User, invitation: TeamInvitation) -> Membership:
-    """Join the organization. The user must own the invited address, verified."""
+    """Join the organization. The user must have proved they hold the invited mailbox."""
     org = invitation.organization
     with org_scope(org):
         invitation = lock_one(TeamInvitation.objects.all(), pk=invitation.pk)
@@ -470,12 +509,19 @@ def accept_invitation(*, user: User, invitation: TeamInvitation) -> Membership:
             "sign in with your own email address to accept this invitation."
         ),
     )
-    if not user.emailaddress_set.filter(email__iexact=invitation.email, verified=True).exists():
-        raise ValidationError(
-            _("This invitation was sent to %(email)s. Log in with that address to accept it.")
-            % {"email": invitation.email},
-            code="wrong_user",
+    check_holds_mailbox(
+        user=user,
+        email=invitation.email,
+        wrong_user=_(
+            "This invitation was sent to %(email)s. Log in with that address to accept it."
         )
+        % {"email": invitation.email},
+        unproven=_(
+            "%(email)s was never confirmed with a code the portal emailed to it, so this "
+            "account cannot accept invitations sent to it."
+        )
+        % {"email": invitation.email},
+    )
     membership, created = Membership.objects.get_or_create(
         user=user, organization=org, defaults={"role": invitation.role}
     )

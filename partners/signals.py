@@ -1,8 +1,11 @@
 """Sign-ins and failed sign-ins go to the activity log of every organization the person
 belongs to. Django and allauth announce them only through signals."""
 
+from allauth.account.signals import email_confirmed
+from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
+from django.utils.translation import gettext as _
 
 from partners.models import Membership
 from portal.models import User
@@ -41,3 +44,35 @@ def login_failed(sender, credentials, request=None, **kwargs) -> None:
     if user is not None:
         with unscoped("sign-in activity spans the user's organizations"):
             record_failed_sign_in(user=user, ip=_ip(request))
+
+
+@receiver(email_confirmed, dispatch_uid="partners.mailbox_proven")
+def mailbox_proven(sender, request, email_address, **kwargs) -> None:
+    """allauth sends this when its emailed code (sign-up, login by code, a new address)
+    is typed back, and from the admin's "Mark as verified" action: the one moment the
+    portal knows the person holds the mailbox. See MailboxProof for why the flag is not
+    enough."""
+    from partners.models import MailboxProof
+    from partners.services import record_mailbox_proof
+
+    acting = getattr(request, "user", None)
+    by_staff = bool(getattr(acting, "is_staff", False)) and acting.pk != email_address.user_id
+    method = MailboxProof.Method.STAFF if by_staff else MailboxProof.Method.CODE
+    record_mailbox_proof(email_address=email_address, method=method)
+    # allauth's login by code verifies a still-unverified address on the way in. Unlike
+    # sign-up or a password login, that session never showed the password, so the
+    # password (and two-factor) may be a squatter's: they are voided (see the service).
+    route = getattr(getattr(request, "resolver_match", None), "url_name", None)
+    if route == "account_confirm_login_code":
+        from partners.services import forget_unproven_credentials
+
+        forget_unproven_credentials(user=email_address.user)
+        messages.warning(
+            request,
+            _(
+                "%(email)s is confirmed. This account's password and two-factor setup were "
+                "chosen before anyone proved the address, so they no longer work: choose "
+                "a new password under Change password."
+            )
+            % {"email": email_address.email},
+        )

@@ -1,4 +1,3 @@
-from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
@@ -7,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -21,6 +20,7 @@ from partners.permissions import can
 from partners.selectors import (
     activity_list,
     competing_partner_id_claims,
+    mailbox_status,
     member_list,
     memberships_of,
     team_invitation_by_digest,
@@ -44,6 +44,21 @@ def safe_next(request, fallback: str) -> str:
     ):
         return target
     return fallback
+
+
+def signup_url(email: str, *, next_url: str) -> str:
+    """allauth's sign-up, the address filled in, coming back to `next_url` once the
+    emailed code is entered."""
+    return f"{reverse('account_signup')}?next={next_url}&{urlencode({'email': email})}"
+
+
+def address_state(user, email: str) -> dict:
+    """For the link pages: `email_matches` when a code proved the address (what the
+    services require); `email_unproven` when it is on the account, verified, but no code
+    ever proved it (a customer admin account, say), so the page explains instead of
+    offering a button that would fail."""
+    status = mailbox_status(user=user, email=email)
+    return {"email_matches": status == "proven", "email_unproven": status == "unproven"}
 
 
 class OrgView(LoginRequiredMixin):
@@ -305,16 +320,14 @@ class TeamInvitationAcceptView(TemplateView):
         here = reverse("team-invitation-accept")
         context = {"invitation": invitation, "organization": invitation.organization}
         if not request.user.is_authenticated:
-            # Signing up through the link proves ownership of the invited address.
-            get_adapter(request).stash_verified_email(request, invitation.email)
-            context["signup_url"] = f"{reverse('account_signup')}?next={here}"
+            # Opening the link proves nothing (the inviting Admins can Resend and so hold
+            # a working link): sign-up asks for allauth's emailed code, then comes back.
+            context["signup_url"] = signup_url(invitation.email, next_url=here)
             context["login_url"] = f"{reverse('account_login')}?next={here}"
         else:
             # A customer's sign-in account never joins (the service refuses it).
             context["customer_account"] = is_customer_sign_in_account(request.user)
-            context["email_matches"] = request.user.emailaddress_set.filter(
-                email__iexact=invitation.email, verified=True
-            ).exists()
+            context.update(address_state(request.user, invitation.email))
         return self.render_to_response(context)
 
     def post(self, request, *args, **kwargs):

@@ -180,6 +180,12 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Partner Portal] "
 # allauth's own limits (login, failed logins, sign-up, password reset...) stay on;
 # RATE_LIMITS=false switches them off, e.g. for a local load test.
 ACCOUNT_RATE_LIMITS = {} if env.bool("RATE_LIMITS", default=True) else False
+# "Send me a sign-in code": allauth emails a one-time code. Its login_failed limit
+# ("5/300s/key") counts wrong passwords only, so anyone can lock an account by failing
+# its password; the emailed code is not counted there and lets its owner in anyway
+# (with TOTP still asked, when it is on). Codes have limits of their own: 3 requests a
+# minute per address, 3 tries per code, 3 minutes to use it.
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 # Our own limits (portal/ratelimit.py), off whenever ACCOUNT_RATE_LIMITS is False.
 PARTNERSHIP_REQUESTS_PER_HOUR = env.int("PARTNERSHIP_REQUESTS_PER_HOUR", default=20)  # per provider
 ORDER_SUBMITS_PER_MINUTE = env.int("ORDER_SUBMITS_PER_MINUTE", default=10)  # per user

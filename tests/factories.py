@@ -4,7 +4,7 @@ import factory
 from allauth.account.models import EmailAddress
 from factory.django import DjangoModelFactory
 
-from partners.models import Membership, Organization
+from partners.models import MailboxProof, Membership, Organization
 from portal.models import User
 from portal.sign_in_domain import customer_admin_address
 
@@ -23,9 +23,15 @@ class UserFactory(DjangoModelFactory):
 
     @factory.post_generation
     def verified(obj, create, extracted, **kwargs):
-        # allauth logins need a verified primary address (mandatory verification).
+        # allauth logins need a verified primary address (mandatory verification). By
+        # default it is one the person proved with the emailed code (a MailboxProof);
+        # `verified__proven=False` makes one that was only marked verified.
         if create and extracted is not False:
-            EmailAddress.objects.create(user=obj, email=obj.email, verified=True, primary=True)
+            address = EmailAddress.objects.create(
+                user=obj, email=obj.email, verified=True, primary=True
+            )
+            if kwargs.get("proven", True):
+                MailboxProof.objects.create(email_address=address, method=MailboxProof.Method.CODE)
 
 
 class OrganizationFactory(DjangoModelFactory):

@@ -212,6 +212,12 @@ def test_anonymous_pages(live_server, page: Page, data, axe_source):
     page.get_by_role("button", name="Sign In").click()
     expect(page.locator(".form-errors, .errorlist").first).to_be_visible()
     sweep.check("Log in (with errors)")
+    # Signing in with an emailed code (what a locked-out user is offered).
+    sweep.visit("Send me a sign-in code", reverse("account_request_login_code"))
+    page.get_by_label("Email").fill("nobody@example.test")
+    page.get_by_role("button", name="Request Code").click()
+    expect(page.get_by_role("heading", name="Enter Sign-In Code")).to_be_visible()
+    sweep.check("Enter sign-in code")
     sweep.assert_clean()
 
 

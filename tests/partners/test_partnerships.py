@@ -21,6 +21,7 @@ from portal.emails import personalized
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
 from tests.factories import PASSWORD, MembershipFactory, ResellerFactory, UserFactory
+from tests.reliability._mailbox import emailed_code, enter_code, sign_up
 
 pytestmark = pytest.mark.django_db
 
@@ -307,24 +308,26 @@ def test_a_stranger_sees_the_provider_and_the_message_and_is_offered_sign_up(wor
     assert world.provider.name in page and world.provider.partner_id in page
     assert "would like to partner with you" in page
     accept = reverse("partnership-accept")
-    assert f'href="{reverse("account_signup")}?next={accept}"' in page
+    signup = f"{reverse('account_signup')}?next={accept}&email=owner%40newreseller.example"
+    assert f'href="{html.escape(signup)}"' in page
     assert f'href="{reverse("account_login")}?next={accept}"' in page
 
 
-def test_sign_up_through_the_link_verifies_enroll_returns_and_accept_creates_the_partnership(
+def test_sign_up_through_the_link_asks_for_the_code_then_enroll_returns_and_accept_partners(
     world, client_for, client
 ):
     request, link, _ = start_request(client_for(world.provider_admin), world)
     open_link(client, link)
     accept = reverse("partnership-accept")
     emails_before = OutboundEmail.objects.count()
-    response = client.post(
-        f"{reverse('account_signup')}?next={accept}",
-        {"email": "owner@newreseller.example", "password1": PASSWORD, "password2": PASSWORD},
-    )
+    response = sign_up(client, "owner@newreseller.example", accept)
+    # The link proves nothing: allauth emails a code, like for any sign-up.
+    assert response["Location"] == reverse("account_email_verification_sent")
+    assert not EmailAddress.objects.get(email="owner@newreseller.example").verified
+    assert OutboundEmail.objects.count() == emails_before + 1
+    response = enter_code(client, emailed_code("owner@newreseller.example"))
     assert response["Location"] == accept
     assert EmailAddress.objects.get(email="owner@newreseller.example").verified
-    assert OutboundEmail.objects.count() == emails_before
 
     page = client.get(accept).content.decode()
     enroll = f"{reverse('enroll')}?next={accept}"

@@ -63,6 +63,7 @@ def test_every_tenant_model_is_guarded_or_explicitly_global():
         "portal.OutboundEmail",  # only the outbox task reads it, by id
         "partners.Organization",  # what scopes are resolved from
         "partners.Membership",  # idem
+        "partners.MailboxProof",  # a person's, read by user and address (issue 14)
         "subscriptions.Offer",  # the catalog is the same for everyone
     }
     for model in apps.get_models():

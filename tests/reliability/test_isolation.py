@@ -564,6 +564,7 @@ GLOBAL_MODELS = {
     "portal.OutboundEmail": "the outbox holds rendered mail, no tenant key; the sweeper is global",
     "partners.Organization": "what a scope is resolved from (the tenant itself)",
     "partners.Membership": "resolves the scope in the middleware; always filtered by user",
+    "partners.MailboxProof": "a person's proof of their mailbox, read only by user and address",
     "subscriptions.Offer": "the catalog, shared by every provider and managed by staff",
 }
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 import partners.partnerships
 import partners.selectors
 from customers.services import temporary_password
-from partners.models import Partnership, PartnershipRequest, TeamInvitation
+from partners.models import MailboxProof, Partnership, PartnershipRequest, TeamInvitation
 from portal.emails import personalized
 from portal.middleware import ALLOWED_URL_NAMES
 from portal.models import OutboundEmail
@@ -239,7 +239,8 @@ def test_t2_4_two_tabs_accepting_at_once_create_one_partnership(world, newco, cl
     link, _ = request_partnership_via_view(
         client_for(world.provider_admin), world.provider, "x@newco.example"
     )
-    EmailAddress.objects.create(user=newco.boss, email="x@newco.example", verified=True)
+    second = EmailAddress.objects.create(user=newco.boss, email="x@newco.example", verified=True)
+    MailboxProof.objects.create(email_address=second, method=MailboxProof.Method.CODE)
     tabs = [client_for(newco.boss), client_for(newco.boss)]
     for tab in tabs:
         open_link(tab, link)

@@ -9,7 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
-from partners.models import Membership, Organization, Partnership, PartnershipRequest
+from partners.models import (
+    MailboxProof,
+    Membership,
+    Organization,
+    Partnership,
+    PartnershipRequest,
+)
 from partners.partnerships import request_partnership
 from portal.models import User
 from portal.scoping import unscoped
@@ -164,8 +170,16 @@ class Command(BaseCommand):
                         "partner_id_status": "verified" if kind == "provider" else "unverified",
                     },
                 )
+                user = self._user(email)
                 Membership.objects.update_or_create(
-                    user=self._user(email), organization=org, defaults={"role": "admin"}
+                    user=user, organization=org, defaults={"role": "admin"}
+                )
+                # The demo's made-up addresses receive no mail: the demo stands in for
+                # the emailed code, so its resellers can answer partnership requests.
+                # (Customer admins get no proof, as in real use.)
+                MailboxProof.objects.update_or_create(
+                    email_address=EmailAddress.objects.get(user=user, email=email),
+                    defaults={"method": MailboxProof.Method.DEMO},
                 )
             self._partnerships()
             self._catalog()

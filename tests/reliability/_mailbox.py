@@ -1,0 +1,32 @@
+"""Helpers for the proof-of-mailbox tests (issue 14, finding 1): read allauth's emailed
+code, and sign up through a link the way a browser does."""
+
+import re
+
+from django.urls import reverse
+
+from portal.models import OutboundEmail
+from portal.scoping import unscoped
+from tests.factories import PASSWORD
+
+CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")  # allauth's code format, e.g. WRHM-BXRS
+
+
+def emailed_code(to: str) -> str:
+    """The code in the newest mail the portal queued for `to` (its outbox row)."""
+    with unscoped("reading the outbox"):
+        row = OutboundEmail.objects.filter(to=to).latest("pk")
+    return CODE.search(row.body_text).group(0)
+
+
+def sign_up(client, email: str, next_url: str):
+    """Post allauth's sign-up form as the link page's "Sign up" button leads to it."""
+    return client.post(
+        f"{reverse('account_signup')}?next={next_url}",
+        {"email": email, "password1": PASSWORD, "password2": PASSWORD},
+    )
+
+
+def enter_code(client, code: str):
+    """Type the emailed code on allauth's "confirm your address" page."""
+    return client.post(reverse("account_email_verification_sent"), {"code": code})
