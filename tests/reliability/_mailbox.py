@@ -5,6 +5,7 @@ import re
 
 from django.urls import reverse
 
+from portal.emails import personalized
 from portal.models import OutboundEmail
 from portal.scoping import unscoped
 from tests.factories import PASSWORD
@@ -13,10 +14,11 @@ CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")  # allauth's code format, e.g.
 
 
 def emailed_code(to: str) -> str:
-    """The code in the newest mail the portal queued for `to` (its outbox row)."""
+    """The code in the newest mail the portal queued for `to`: its outbox row, with the
+    sealed code put back as the worker does (the row itself holds only a marker)."""
     with unscoped("reading the outbox"):
         row = OutboundEmail.objects.filter(to=to).latest("pk")
-    return CODE.search(row.body_text).group(0)
+    return CODE.search(personalized(row).text).group(0)
 
 
 def sign_up(client, email: str, next_url: str):

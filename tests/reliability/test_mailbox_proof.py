@@ -26,6 +26,7 @@ from partners.models import (
 )
 from partners.partnerships import request_partnership
 from partners.services import invite_member
+from portal.emails import personalized
 from portal.models import OutboundEmail
 from portal.scoping import unscoped
 from tests.factories import PASSWORD, UserFactory
@@ -215,7 +216,7 @@ def test_an_admin_who_resends_an_invitation_cannot_join_as_the_invitee(world, cl
 
 def invite_link_from_outbox():
     with unscoped("reading the outbox"):
-        text = OutboundEmail.objects.filter(to=VICTIM).latest("pk").body_text
+        text = personalized(OutboundEmail.objects.filter(to=VICTIM).latest("pk")).text
     match = TEAM_LINK.search(text)
     return match.group(0), match.group(1)
 
