@@ -11,6 +11,9 @@
       return host.split(/[./]/)[0].replace(/[^a-z0-9-]/g, "").slice(0, 63);
     }
     var filled = prefix.value === "" || prefix.value === firstLabel(domain.value);
+    // The script is deferred: a fast typist (or the browser's autofill) may have filled
+    // the domain before it ran.
+    if (filled && domain.value) prefix.value = firstLabel(domain.value);
     prefix.addEventListener("input", function () {
       filled = prefix.value === "";
     });
