@@ -463,7 +463,11 @@ def email(env: dict, stack: Stack, sink_log: Path) -> dict:
     from django.db import transaction
 
     from partners.models import Organization
-    from partners.partnerships import draft_message, request_partnership, send_partnership_request
+    from partners.services.partnerships import (
+        draft_message,
+        request_partnership,
+        send_partnership_request,
+    )
     from portal.models import OutboundEmail, User
     from portal.scoping import org_scope, unscoped
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.template import engines
 
 from customers.selectors import customer_detail, customer_list
-from partners.activity import changes, describe
+from partners.audit import changes, describe
 from partners.counts import reseller_counts
 from partners.selectors import activity_list, partner_reseller_list
 from subscriptions.selectors import subscription_list

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.selectors import domain_in_use, sign_in_prefix_in_use
+from partners.audit import record_event, record_events
 from partners.counts import forget_reseller_counts
 from partners.models import Organization, Partnership
-from partners.services import record_event, record_events
 from portal.locking import bounded_atomic, key_lock, lock_all, lock_one, share_lock_matching
 from portal.models import User
 from portal.sign_in_domain import customer_admin_address, customer_sign_in_domain

@@ -1,9 +1,11 @@
-from django.urls import path
+"""Every route of the customers app. `urlpatterns` are the site's own (the customer's
+own area); `org_urlpatterns` go under /orgs/<org_slug>/ (portal/urls.py)."""
+
+from django.urls import include, path
 
 from customers import views
 
-app_name = "customers"
-urlpatterns = [
+customer_patterns = [
     path("", views.CustomerListView.as_view(), name="list"),
     path("<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
     path("<int:pk>/row/", views.CustomerRowView.as_view(), name="row"),
@@ -15,4 +17,12 @@ urlpatterns = [
         name="reseller-remove",
     ),
     path("<int:pk>/setup-info/", views.SetupInfoView.as_view(), name="setup-info"),
+]
+
+org_urlpatterns = [
+    path("customers/", include((customer_patterns, "customers"))),
+]
+
+urlpatterns = [
+    path("customer/", views.CustomerAreaView.as_view(), name="customer-home"),
 ]

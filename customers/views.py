@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -16,14 +16,13 @@ from customers.filters import CustomerFilter
 from customers.forms import CustomerAccountForm, ResellerChoiceForm
 from customers.selectors import customer_detail, customer_list, customer_of_admin
 from customers.tables import CustomerTable
-from partners.middleware import LAST_ORG_SESSION_KEY
 from partners.permissions import can
-from partners.selectors import active_partner_organizations, memberships_of
-from partners.views import OrgView
+from partners.selectors import active_partner_organizations
 from portal.forms import add_service_errors
 from portal.scoping import org_scope, unscoped
 from portal.sealing import stash_in_session, take_from_session
 from portal.tables import ExportMixin
+from portal.views import OrgListView, OrgView
 
 # The Setup info page reads the one-time password from the session once, then forgets
 # it. It is kept there sealed (portal/sealing.py), under this name and the customer's id,
@@ -46,8 +45,9 @@ def take_setup_info(session, customer_pk: int) -> str | None:
     return take_from_session(session, f"{SETUP_INFO_SESSION_KEY}:{customer_pk}")
 
 
-class CustomerListView(OrgView, ExportMixin, SingleTableMixin, FilterView):
+class CustomerListView(OrgListView, ExportMixin, SingleTableMixin, FilterView):
     action = "customers.view"
+    results_target = "customers"
     table_class = CustomerTable
     filterset_class = CustomerFilter
     template_name = "customers/customer_list.html"
@@ -61,11 +61,6 @@ class CustomerListView(OrgView, ExportMixin, SingleTableMixin, FilterView):
     def get_table_kwargs(self):
         # A provider's own customers all have it as provider; the column is for resellers.
         return {"exclude": ("provider",)} if self.request.org.is_provider else {}
-
-    def get_template_names(self):
-        if self.request.htmx and self.request.htmx.target == "customers":
-            return [f"{self.template_name}#results"]
-        return [self.template_name]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -261,20 +256,3 @@ class CustomerAreaView(TemplateView):
             "customer__provider"
         )
         return context
-
-
-def home(request):
-    """Send people where they work: their last organization, their customer account,
-    else enrollment (or the admin, for staff), else the landing page."""
-    if not request.user.is_authenticated:
-        return render(request, "portal/landing.html")
-    memberships = list(memberships_of(user=request.user))
-    if not memberships:
-        with unscoped("is this user a customer's admin?"):
-            if customer_of_admin(user=request.user) is not None:
-                return redirect("customer-home")
-        # Staff work in the admin; everyone else starts by enrolling a reseller.
-        return redirect("admin:index" if request.user.is_staff else "enroll")
-    last = request.session.get(LAST_ORG_SESSION_KEY)
-    chosen = next((m for m in memberships if m.organization.slug == last), memberships[0])
-    return redirect(chosen.organization.get_absolute_url())

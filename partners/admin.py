@@ -14,15 +14,15 @@ from partners.models import (
     PartnershipRequest,
     TeamInvitation,
 )
-from partners.partnerships import (
+from partners.services.organizations import reject_partner_id, verify_partner_id
+from partners.services.partnerships import (
     draft_message,
     resend_partnership_request,
     revoke_partnership_request,
     send_partnership_request,
 )
-from partners.services import reject_partner_id, verify_partner_id
 from portal.admin_links import linked
-from subscriptions.services import end_partnership
+from subscriptions.services.lifecycle import end_partnership
 
 
 class MembershipInline(admin.TabularInline):

@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from partners.activity import KINDS
+from partners.audit import KINDS
 from partners.models import AuditEvent, Membership, Partnership
 from portal.forms import FastSelect
 

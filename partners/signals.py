@@ -18,7 +18,7 @@ def _ip(request) -> str:
 
 @receiver(user_logged_in, dispatch_uid="partners.login_succeeded")
 def login_succeeded(sender, request, user, **kwargs) -> None:
-    from partners.services import record_event
+    from partners.audit import record_event
 
     with unscoped("sign-in activity spans the user's organizations"):
         for membership in Membership.objects.filter(user=user).select_related("organization"):
@@ -37,7 +37,7 @@ def login_failed(sender, credentials, request=None, **kwargs) -> None:
     # them: an organization's Admins should see that someone is trying its members'
     # passwords (and from where), and a count per hour tells them as much as a line per
     # attempt, while no stranger can grow their log by more than one row an hour.
-    from partners.services import record_failed_sign_in
+    from partners.audit import record_failed_sign_in
 
     login = credentials.get("email") or credentials.get("username") or ""
     user = User.objects.filter(email__iexact=login).first() if login else None
@@ -53,7 +53,7 @@ def mailbox_proven(sender, request, email_address, **kwargs) -> None:
     portal knows the person holds the mailbox. See MailboxProof for why the flag is not
     enough."""
     from partners.models import MailboxProof
-    from partners.services import record_mailbox_proof
+    from partners.services.accounts import record_mailbox_proof
 
     acting = getattr(request, "user", None)
     by_staff = bool(getattr(acting, "is_staff", False)) and acting.pk != email_address.user_id
@@ -64,7 +64,7 @@ def mailbox_proven(sender, request, email_address, **kwargs) -> None:
     # password (and two-factor) may be a squatter's: they are voided (see the service).
     route = getattr(getattr(request, "resolver_match", None), "url_name", None)
     if route == "account_confirm_login_code":
-        from partners.services import forget_unproven_credentials
+        from partners.services.accounts import forget_unproven_credentials
 
         forget_unproven_credentials(user=email_address.user)
         messages.warning(

@@ -7,7 +7,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from partners.activity import changes, describe
+from partners.audit import changes, describe
 from partners.counts import reseller_counts
 from partners.models import AuditEvent, Membership, Partnership
 from partners.templatetags.partners import partner_id as partner_id_html

@@ -4,7 +4,7 @@ Like Partner Center's <name>.onmicrosoft.com, a customer's admin account signs i
 admin@<prefix>.<domain>: an address the portal makes up, on a domain it controls, that
 nobody proved they receive mail at. So an account holding such an address acts only as
 the customer's admin: it never enrolls a reseller, joins an organization or answers a
-partnership request (partners/services.py and partners/partnerships.py check this).
+partnership request (partners/services/accounts.py holds the checks the services call).
 """
 
 from django.conf import settings

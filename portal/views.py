@@ -1,8 +1,19 @@
+"""Views of the site itself, and the bases every app's views build on."""
+
 from django.conf import settings
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
-from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
+
+from customers.selectors import customer_of_admin
+from partners.middleware import LAST_ORG_SESSION_KEY
+from partners.permissions import can
+from partners.selectors import memberships_of
+from portal.scoping import unscoped
 
 
 def favicon(request):
@@ -34,3 +45,55 @@ def set_language(request):
         request.user.language = language
         request.user.save(update_fields=["language"])
     return response
+
+
+class OrgView(LoginRequiredMixin):
+    """Base of every /orgs/<org_slug>/ view. The middleware has set request.org.
+
+    `action` names the row of partners.permissions.PERMISSIONS the view needs; a
+    member without it gets the same 404 as a stranger.
+    """
+
+    action: str
+
+    def dispatch(self, request, *args, **kwargs):
+        if not can(getattr(request, "membership", None), self.action):
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def org_url(self, name: str, **kwargs) -> str:
+        return reverse(name, kwargs={"org_slug": self.request.org.slug, **kwargs})
+
+
+class OrgListView(OrgView):
+    """Base of every list page of an organization (with django-tables2's SingleTableMixin).
+
+    `results_target` is the id of the element the page's filter form swaps (its
+    hx-target): an htmx request aimed at it gets only the template's `results` partial,
+    not the whole page. "*": any htmx request does. None: the page has no partial.
+    """
+
+    results_target: str | None = None
+
+    def get_template_names(self):
+        htmx = self.request.htmx
+        if htmx and self.results_target is not None and self.results_target in ("*", htmx.target):
+            return [f"{self.template_name}#results"]
+        return [self.template_name]
+
+
+def home(request):
+    """Send people where they work: their last organization, their customer account,
+    else enrollment (or the admin, for staff), else the landing page."""
+    if not request.user.is_authenticated:
+        return render(request, "portal/landing.html")
+    memberships = list(memberships_of(user=request.user))
+    if not memberships:
+        with unscoped("is this user a customer's admin?"):
+            if customer_of_admin(user=request.user) is not None:
+                return redirect("customer-home")
+        # Staff work in the admin; everyone else starts by enrolling a reseller.
+        return redirect("admin:index" if request.user.is_staff else "enroll")
+    last = request.session.get(LAST_ORG_SESSION_KEY)
+    chosen = next((m for m in memberships if m.organization.slug == last), memberships[0])
+    return redirect(chosen.organization.get_absolute_url())

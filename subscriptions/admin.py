@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 
 from portal.admin_links import linked
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
-from subscriptions.services import set_status
+from subscriptions.services.lifecycle import set_status
 
 
 @admin.register(Offer)

@@ -216,7 +216,7 @@ class Subscription(TimeStamped):
     @property
     def term_start(self) -> date:
         """Start of the current term: the purchase, or the last renewal."""
-        from subscriptions.services import TERM_LENGTH
+        from subscriptions.services.orders import TERM_LENGTH
 
         return self.renewal_date - TERM_LENGTH[self.term]
 

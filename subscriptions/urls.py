@@ -1,11 +1,12 @@
-from django.urls import path
+"""Every route of the subscriptions app; all under /orgs/<org_slug>/ (portal/urls.py)."""
 
-from subscriptions import subscription_views as s
-from subscriptions import views
+from django.urls import include, path
 
-app_name = "subscriptions"
-urlpatterns = [
-    path("customers/new/", views.NewCustomerWizard.as_view(), name="new-customer"),
+from subscriptions.views import new_customer
+from subscriptions.views import subscription as s
+
+subscription_patterns = [
+    path("customers/new/", new_customer.NewCustomerWizard.as_view(), name="new-customer"),
     path("customers/<int:pk>/subscriptions/new/", s.SubscriptionAddView.as_view(), name="add"),
     path("subscriptions/", s.SubscriptionListView.as_view(), name="list"),
     path("subscriptions/<int:pk>/", s.SubscriptionDetailView.as_view(), name="detail"),
@@ -22,4 +23,8 @@ urlpatterns = [
     path("subscriptions/<int:pk>/suspend/", s.SuspendView.as_view(), name="suspend"),
     path("subscriptions/<int:pk>/reactivate/", s.ReactivateView.as_view(), name="reactivate"),
     path("subscriptions/<int:pk>/cancel/", s.CancelView.as_view(), name="cancel"),
+]
+
+org_urlpatterns = [
+    path("", include((subscription_patterns, "subscriptions"))),
 ]

@@ -21,8 +21,8 @@ from partners.models import (
     PartnershipRequest,
     TeamInvitation,
 )
-from partners.partnerships import request_partnership
-from partners.services import invite_member
+from partners.services.partnerships import request_partnership
+from partners.services.team import invite_member
 from portal.scoping import unscoped
 from subscriptions.models import Order, Subscription, SubscriptionEvent
 from tests.factories import (

@@ -4,7 +4,7 @@ partners 0010 gave every address still verified a proof of method "earlier". A c
 admin's address was never proven: the portal made it up (admin@<prefix> on the portal's
 sign-in domain, customers 0004; before that admin@<domain>, typed by the provider) and
 marked it verified. Without a proof such an account cannot
-answer partnership requests or accept team invitations (partners/partnerships.py).
+answer partnership requests or accept team invitations (partners/services/partnerships.py).
 """
 
 from django.db import migrations

@@ -18,13 +18,13 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from customers.models import Customer
+from partners.audit import record_event
 from partners.models import Membership, Partnership, TeamInvitation
-from partners.partnerships import request_partnership
-from partners.services import record_event
+from partners.services.partnerships import request_partnership
 from portal.scoping import unscoped
 from portal.tokens import new_token
-from subscriptions import services as subscription_services
 from subscriptions.models import Subscription
+from subscriptions.services import orders
 from tests.factories import PASSWORD, CustomerFactory, OfferFactory
 
 AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -150,7 +150,7 @@ def data(world) -> Data:
             domain="adatum.example",
         )
         CustomerFactory(provider=world.provider, company_name="Coho Winery")
-        order = subscription_services.add_subscriptions(
+        order = orders.add_subscriptions(
             provider=world.provider,
             actor=world.provider_admin,
             customer=customer,

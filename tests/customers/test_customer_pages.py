@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from customers.models import Customer
 from partners.models import Membership, Partnership
-from partners.partnerships import end_partnership
+from partners.services.partnerships import end_partnership
 from portal.scoping import unscoped
 from tests.factories import (
     CustomerFactory,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from customers.services import set_customer_reseller
 from partners.models import AuditEvent, Partnership
-from partners.partnerships import (
+from partners.services.partnerships import (
     accept_partnership,
     decline_partnership,
     end_partnership,
@@ -21,8 +21,7 @@ from partners.partnerships import (
 )
 from portal.scoping import org_scope, unscoped
 from subscriptions.models import Subscription
-from subscriptions.services import (
-    add_subscriptions,
+from subscriptions.services.lifecycle import (
     change_licenses,
     designate_support_contact,
     set_auto_renew,
@@ -30,6 +29,7 @@ from subscriptions.services import (
     set_status,
     upgrade_subscription,
 )
+from subscriptions.services.orders import add_subscriptions
 from tests.factories import (
     PASSWORD,
     CustomerFactory,
@@ -293,7 +293,7 @@ def test_admin_actions_go_through_the_same_rules_and_log(world, partnered, clien
 def test_the_acting_organization_is_always_a_side_of_its_entry(world):
     """AuditEvent.visible_to is one indexed column (provider, or reseller) because
     record_event puts the acting organization on its own side."""
-    from partners.services import record_event
+    from partners.audit import record_event
 
     with unscoped("the service under test"):
         own = record_event(org=world.provider, actor=world.provider_admin, verb="member.added")

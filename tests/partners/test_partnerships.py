@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from partners.models import AuditEvent, Membership, Organization, Partnership, PartnershipRequest
-from partners.partnerships import accept_partnership, request_partnership
+from partners.services.partnerships import accept_partnership, request_partnership
 from portal.emails import personalized
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
@@ -106,7 +106,7 @@ def test_requesting_records_a_pending_request_and_shows_a_draft(world, client_fo
 
 
 def test_mailto_link_encodes_subject_and_body(world, client_for):
-    from partners.partnership_views import mailto_url
+    from partners.views.partnerships import mailto_url
 
     mailto = mailto_url("a+b@example.test", "Hi & welcome?", "Line 1\nLine 2 = 100%")
     assert mailto == (
@@ -675,7 +675,7 @@ def test_reseller_counts_follow_changes_and_come_from_the_cache(
     """The Customers and Subscriptions counts of Indirect resellers are cached per
     reseller and counted afresh after any change to the provider's customers."""
     from customers.services import set_customer_reseller
-    from subscriptions.services import set_status
+    from subscriptions.services.lifecycle import set_status
     from tests.factories import CustomerFactory, SubscriptionFactory
 
     with unscoped("test setup"):

@@ -7,7 +7,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 
 from partners.models import AuditEvent, Membership, TeamInvitation
-from partners.services import invite_member
+from partners.services.team import invite_member
 from portal.emails import personalized
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped

@@ -2,9 +2,10 @@ import pytest
 from django.apps import apps
 from django.urls import reverse
 
+from partners.audit import record_event
 from partners.models import Partnership
-from partners.partnerships import request_partnership
-from partners.services import invite_member, record_event
+from partners.services.partnerships import request_partnership
+from partners.services.team import invite_member
 from portal.emails import queue_message
 from portal.scoping import unscoped
 from subscriptions.models import Order, SubscriptionEvent

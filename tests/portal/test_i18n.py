@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from partners.models import Partnership
-from partners.partnerships import accept_partnership, request_partnership
+from partners.services.partnerships import accept_partnership, request_partnership
 from portal.models import OutboundEmail
 from portal.scoping import unscoped
 

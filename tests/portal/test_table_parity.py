@@ -19,8 +19,8 @@ from django.urls import reverse
 from django_tables2.rows import BoundRow
 
 from partners.models import AuditEvent, Membership, Partnership
-from partners.partnerships import request_partnership
-from partners.services import invite_member
+from partners.services.partnerships import request_partnership
+from partners.services.team import invite_member
 from portal.scoping import org_scope, unscoped
 from portal.tables import LeanRow, LeanTemplateColumn, PortalTable
 from tests.factories import CustomerFactory, OfferFactory, SubscriptionFactory

@@ -11,7 +11,7 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 
-from partners.partnerships import request_partnership
+from partners.services.partnerships import request_partnership
 from portal.scoping import unscoped
 
 CACHE_BACKEND = "portal.cache.FailOpenRedisCache"

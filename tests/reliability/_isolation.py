@@ -20,6 +20,7 @@ from django.db.models import Count, Max
 from django.test import Client
 from django.utils import timezone
 
+from partners.audit import record_event
 from partners.models import (
     AuditEvent,
     Membership,
@@ -27,7 +28,7 @@ from partners.models import (
     Partnership,
     PartnershipRequest,
 )
-from partners.services import invite_member, record_event
+from partners.services.team import invite_member
 from portal.models import OutboundEmail, User
 from portal.tokens import new_token
 from subscriptions.models import Order, Subscription

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from customers.models import Customer
-from partners.partnerships import draft_message
+from partners.services.partnerships import draft_message
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
 from subscriptions.models import Order

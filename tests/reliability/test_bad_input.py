@@ -42,7 +42,7 @@ from partners.models import (
     PartnershipRequest,
     TeamInvitation,
 )
-from partners.partnerships import request_link, request_partnership
+from partners.services.partnerships import request_link, request_partnership
 from portal.models import User
 from portal.scoping import unscoped
 from subscriptions.models import Offer, Subscription

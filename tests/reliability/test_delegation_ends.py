@@ -20,7 +20,7 @@ from customers.models import Customer
 from customers.services import set_customer_reseller
 from partners.counts import reseller_counts
 from partners.models import AuditEvent, Partnership
-from partners.partnerships import accept_partnership, request_partnership
+from partners.services.partnerships import accept_partnership, request_partnership
 from portal.scoping import org_scope, unscoped
 from subscriptions.models import Subscription
 from tests.conftest import wait_for
@@ -238,7 +238,7 @@ def bulk_customers(provider, reseller, n: int, prefix: str) -> None:
 
 
 def queries_to_end(world, reseller, customers: int, prefix: str) -> int:
-    from subscriptions.services import end_partnership
+    from subscriptions.services.lifecycle import end_partnership
 
     with unscoped("test setup"):
         partnership = Partnership.objects.create(provider=world.provider, reseller=reseller)
@@ -268,7 +268,7 @@ def test_a_delegation_made_while_the_partnership_is_ending_waits_and_is_refused(
     """Ending holds the partnership row until it commits; "Establish a reseller
     relationship" at that moment waits for it, then finds the partnership ended. Before,
     it was accepted in the gap and the customer came back with the next partnership."""
-    from subscriptions.services import end_partnership
+    from subscriptions.services.lifecycle import end_partnership
 
     settings.LOCK_TIMEOUT = "30s"  # the test, not the lock timeout, decides when to let go
     with unscoped("test setup"):

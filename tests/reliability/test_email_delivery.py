@@ -20,7 +20,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from partners.models import TeamInvitation
-from partners.partnerships import draft_message, request_partnership, send_partnership_request
+from partners.services.partnerships import (
+    draft_message,
+    request_partnership,
+    send_partnership_request,
+)
 from portal.emails import queue_message
 from portal.models import OutboundEmail
 from portal.scoping import unscoped

@@ -61,7 +61,7 @@ def test_many_failed_sign_ins_make_one_entry_per_organization_with_the_exact_cou
 
 
 def test_failed_sign_ins_are_counted_per_hour(world, member_of_two):
-    from partners.services import record_failed_sign_in
+    from partners.audit import record_failed_sign_in
 
     with unscoped("the service under test"):
         for minute, ip in ((5, "198.51.100.1"), (59, "198.51.100.2")):

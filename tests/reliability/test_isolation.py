@@ -18,8 +18,8 @@ from django.urls import resolve, reverse
 from customers.models import Customer
 from customers.selectors import customer_list
 from partners.models import Membership
-from partners.partnerships import request_link
 from partners.permissions import can
+from partners.services.partnerships import request_link
 from portal.scoping import ScopeError, org_scope, unscoped
 from subscriptions.models import Subscription
 from tests.reliability._isolation import (

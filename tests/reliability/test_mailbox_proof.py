@@ -24,8 +24,8 @@ from partners.models import (
     PartnershipRequest,
     TeamInvitation,
 )
-from partners.partnerships import request_partnership
-from partners.services import invite_member
+from partners.services.partnerships import request_partnership
+from partners.services.team import invite_member
 from portal.emails import personalized
 from portal.models import OutboundEmail
 from portal.scoping import unscoped

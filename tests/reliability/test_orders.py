@@ -17,8 +17,8 @@ from customers.models import Customer
 from portal.locking import Busy
 from portal.models import User
 from portal.scoping import unscoped
-from subscriptions import services
 from subscriptions.models import Subscription, SubscriptionEvent
+from subscriptions.services import orders as orders_services
 from tests.customers.test_new_customer import (
     ADMIN,
     DOMAIN,
@@ -80,7 +80,7 @@ def test_t4_1_a_check_violation_on_the_third_subscription_writes_nothing(
         details(reseller=str(world.reseller.pk)),
         lines((shop.basic, 2), (shop.standard, 3), (shop.teams, 4)),
     )
-    real = services._create_subscriptions
+    real = orders_services._create_subscriptions
 
     def third_breaks_the_check(*, lines, **kwargs):
         # Licenses 0 on line 3: PostgreSQL's CHECK refuses it, after the customer, its
@@ -88,7 +88,7 @@ def test_t4_1_a_check_violation_on_the_third_subscription_writes_nothing(
         assert len(lines) == 3
         return real(lines=[*lines[:2], (lines[2][0], 0)], **kwargs)
 
-    monkeypatch.setattr(services, "_create_subscriptions", third_breaks_the_check)
+    monkeypatch.setattr(orders_services, "_create_subscriptions", third_breaks_the_check)
     before = counts()
 
     response = submit(sales, p1, review)

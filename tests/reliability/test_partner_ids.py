@@ -18,8 +18,8 @@ from django.test import Client
 from django.urls import reverse
 
 from partners.models import AuditEvent, Membership, Organization, Partnership
-from partners.partnerships import accept_partnership, request_partnership
-from partners.services import invite_member
+from partners.services.partnerships import accept_partnership, request_partnership
+from partners.services.team import invite_member
 from portal.models import OutboundEmail
 from portal.scoping import unscoped
 from tests.factories import MembershipFactory, ProviderFactory, ResellerFactory, UserFactory
@@ -299,7 +299,7 @@ def test_create_provider_refuses_a_partner_id_verified_for_another_organization(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_staff_verifying_rival_claims_at_once_leave_exactly_one_verified(world):
-    from partners.services import verify_partner_id
+    from partners.services.organizations import verify_partner_id
     from tests.reliability._tokens import race
 
     squatter = ResellerFactory(name="Squatter Inc", partner_id="5123456")

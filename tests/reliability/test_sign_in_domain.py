@@ -28,8 +28,6 @@ from django.test import Client
 from django.urls import reverse
 
 from customers.models import Customer
-from partners import partnerships
-from partners import services as partner_services
 from partners.models import (
     AuditEvent,
     Membership,
@@ -38,6 +36,9 @@ from partners.models import (
     PartnershipRequest,
     TeamInvitation,
 )
+from partners.services import organizations as organizations_services
+from partners.services import partnerships
+from partners.services import team as team_services
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
 from portal.tokens import new_token
@@ -184,7 +185,7 @@ def test_a_customer_sign_in_account_cannot_enroll_a_reseller(world, shop, client
     assert written() == before
     # The service refuses whoever calls it, not just the page.
     with pytest.raises(ValidationError) as refused:
-        partner_services.enroll_reseller(user=admin.user, **enroll_data())
+        organizations_services.enroll_reseller(user=admin.user, **enroll_data())
     assert refused.value.code == "customer_account"
     assert written() == before
     # And the page offers no form, the account menu no link, and it says why.
@@ -258,7 +259,7 @@ def test_a_customer_sign_in_account_cannot_join_an_organization_by_invitation(
     assert written() == before
     assert not Membership.objects.filter(user=admin.user).exists()
     with pytest.raises(ValidationError) as refused:
-        partner_services.accept_invitation(user=admin.user, invitation=invitation)
+        team_services.accept_invitation(user=admin.user, invitation=invitation)
     assert refused.value.code == "customer_account"
     assert CUSTOMER_ACCOUNT in body(opened)
     assert "Accept invitation" not in body(opened)
@@ -280,7 +281,7 @@ def test_a_second_verified_address_made_primary_changes_nothing(world, shop, cli
     before = written()
 
     for answer in (
-        lambda: partner_services.enroll_reseller(user=admin.user, **enroll_data()),
+        lambda: organizations_services.enroll_reseller(user=admin.user, **enroll_data()),
         lambda: partnerships.accept_partnership(request=request, reseller=legacy, actor=admin.user),
         lambda: partnerships.decline_partnership(request=request, actor=admin.user),
     ):

@@ -22,9 +22,10 @@ from partners.models import Membership, Organization, Partnership
 from portal.forms import STALE_PAGE
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
-from subscriptions import services
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
-from subscriptions.services import end_partnership  # the partnership and what it carried
+from subscriptions.services import lifecycle
+from subscriptions.services import orders as orders_services
+from subscriptions.services.lifecycle import end_partnership  # the partnership and what it carried
 from tests.factories import (
     CustomerFactory,
     MembershipFactory,
@@ -69,12 +70,12 @@ def member(org, role, email) -> User:
 
 def open_window_dates(term: str = "P1Y") -> dict:
     today = timezone.localdate()
-    return {"start_date": today, "renewal_date": today + services.TERM_LENGTH[term]}
+    return {"start_date": today, "renewal_date": today + orders_services.TERM_LENGTH[term]}
 
 
 def closed_window_dates(term: str = "P1Y") -> dict:
     start = timezone.localdate() - datetime.timedelta(days=30)
-    return {"start_date": start, "renewal_date": start + services.TERM_LENGTH[term]}
+    return {"start_date": start, "renewal_date": start + orders_services.TERM_LENGTH[term]}
 
 
 @pytest.fixture
@@ -326,7 +327,7 @@ def test_the_service_refuses_an_inactive_offer_or_a_non_partner_and_writes_nothi
             ([], None, "Choose at least one subscription."),
         ):
             with pytest.raises(ValidationError) as exc:
-                services.add_subscriptions(
+                orders_services.add_subscriptions(
                     provider=world.provider,
                     actor=world.provider_admin,
                     customer=shop.plain_customer,
@@ -844,7 +845,7 @@ def test_upgrading_to_an_offer_that_is_not_an_allowed_upgrade_is_refused(
     assert any("Select a valid choice" in m for m in flashes(response))
     assert snapshot(sub) == before
     with unscoped("service call"), pytest.raises(ValidationError) as exc:
-        services.upgrade_subscription(
+        lifecycle.upgrade_subscription(
             subscription=sub,
             actor=world.provider_admin,
             org=world.provider,

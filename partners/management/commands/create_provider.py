@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from partners.services import create_provider
+from partners.services.organizations import create_provider
 
 
 class Command(BaseCommand):

@@ -16,18 +16,18 @@ from partners.models import (
     Partnership,
     PartnershipRequest,
 )
-from partners.partnerships import request_partnership
+from partners.services.partnerships import request_partnership
 from portal.models import User
 from portal.scoping import unscoped
 from portal.sign_in_domain import customer_admin_address
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
-from subscriptions.services import (
+from subscriptions.services.lifecycle import (
     designate_support_contact,
-    renewal_date,
     set_incentive_reseller,
     set_status,
     upgrade_subscription,
 )
+from subscriptions.services.orders import renewal_date
 
 PASSWORD = "demo-pass-2026"  # noqa: S105 (published demo password, DEBUG only)
 

@@ -1,7 +1,7 @@
 """Writes for partnerships: request by email, accept or decline through the link, end.
 
-Kept apart from partners/services.py (organizations and teams) so each module stays
-readable; both follow the same rules: atomic, locked rows, audit, email on commit.
+Like the organization and team services beside it: atomic, locked rows, an activity
+entry (partners/audit.py), email on commit.
 """
 
 import hmac
@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from partners.audit import record_event
 from partners.models import Membership, Organization, Partnership, PartnershipRequest
-from partners.services import (
+from partners.services.accounts import (
     check_holds_mailbox,
-    record_event,
     refuse_customer_sign_in_account,
     refuse_customer_sign_in_address,
 )
@@ -488,7 +488,7 @@ def end_partnership(*, org: Organization, actor: User, partnership: Partnership)
     """Either side ends it. The row stays; a new request can start a new partnership.
 
     Only the partnership itself: what hangs off it in the apps above (delegated customers,
-    support contacts) ends in `subscriptions.services.end_partnership`, which calls this
+    support contacts) ends in `subscriptions.services.lifecycle.end_partnership`, which calls this
     first, in its transaction. Views and the admin call that one.
     """
     with unscoped("ending affects both organizations"):

@@ -14,13 +14,13 @@ from customers.forms import CustomerDetailsForm
 from customers.models import Customer
 from customers.views import stash_setup_info
 from partners.selectors import active_partner_organizations
-from partners.views import OrgView
 from portal.ratelimit import RateLimitedWizardSubmitMixin
 from portal.sign_in_domain import customer_sign_in_domain
+from portal.views import OrgView
 from subscriptions.forms import OrderLinesForm, ReviewForm
 from subscriptions.models import Offer
 from subscriptions.selectors import orderable_offers
-from subscriptions.services import submit_new_customer_order
+from subscriptions.services.orders import submit_new_customer_order
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
@@ -17,29 +16,24 @@ from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 
 from customers.selectors import delegated_customer_count
-from partners import partnerships
 from partners.filters import PartnerResellerFilter
-from partners.forms import PartnershipDraftForm, PartnershipRequestForm, PartnershipResponseForm
+from partners.forms import PartnershipDraftForm, PartnershipRequestForm
 from partners.permissions import can
 from partners.selectors import (
     incoming_request_list,
     partner_provider_list,
     partner_reseller_list,
     partnership_for,
-    partnership_request_by_digest,
-    partnership_request_by_token,
     partnership_request_list,
     proven_addresses,
-    reseller_admin_memberships,
 )
+from partners.services import partnerships
 from partners.tables import PartnerProviderTable, PartnerResellerTable, PartnershipRequestTable
-from partners.views import OrgView, address_state, signup_url
-from portal.ratelimit import RateLimitedPostMixin, limit
-from portal.scoping import unscoped
-from portal.sign_in_domain import is_customer_sign_in_account, is_customer_sign_in_address
+from portal.ratelimit import RateLimitedPostMixin
+from portal.sign_in_domain import is_customer_sign_in_address
 from portal.tables import ExportMixin
-from portal.tokens import token_digest
-from subscriptions import services as subscription_services
+from portal.views import OrgListView, OrgView
+from subscriptions.services import lifecycle
 
 
 def mailto_url(to: str, subject: str, body: str) -> str:
@@ -49,10 +43,11 @@ def mailto_url(to: str, subject: str, body: str) -> str:
     return f"mailto:{quote(to, safe='@')}?{query}"
 
 
-class ResellerListView(OrgView, ExportMixin, SingleTableMixin, FilterView):
+class ResellerListView(OrgListView, ExportMixin, SingleTableMixin, FilterView):
     """Indirect resellers: active partners, and the requests sent to become one."""
 
     action = "resellers.view"
+    results_target = "resellers"
     table_class = PartnerResellerTable
     filterset_class = PartnerResellerFilter
     template_name = "partners/reseller_list.html"
@@ -62,11 +57,6 @@ class ResellerListView(OrgView, ExportMixin, SingleTableMixin, FilterView):
 
     def get_queryset(self):
         return partner_reseller_list(org=self.request.org)
-
-    def get_template_names(self):
-        if self.request.htmx and self.request.htmx.target == "resellers":
-            return [f"{self.template_name}#results"]
-        return [self.template_name]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -226,7 +216,7 @@ class PartnershipRequestRevokeView(PartnershipRequestActionView):
         return redirect(self.org_url("partners:reseller-list"))
 
 
-class ProviderListView(OrgView, SingleTableMixin, TemplateView):
+class ProviderListView(OrgListView, SingleTableMixin, TemplateView):
     """Indirect providers (reseller side), and requests waiting for an answer."""
 
     action = "providers.view"
@@ -247,7 +237,7 @@ class ProviderListView(OrgView, SingleTableMixin, TemplateView):
             for e in proven_addresses(user=self.request.user).values_list("email", flat=True)
         }
         # A customer's sign-in account (one that enrolled before they were refused) never
-        # answers: partners/partnerships.py refuses it, so no buttons either. Its sign-in
+        # answers: partners/services/partnerships.py refuses it, so no buttons either. Its sign-in
         # address is verified, so the addresses just read tell (no query of its own).
         context["can_respond"] = can(self.request.membership, "partnerships.respond") and not any(
             map(is_customer_sign_in_address, {self.request.user.email, *context["my_emails"]})
@@ -264,10 +254,10 @@ class IncomingRequestRespondView(OrgView, View):
     def post(self, request, *args, **kwargs):
         obj = get_object_or_404(incoming_request_list(org=request.org), pk=kwargs["pk"])
         back = self.org_url("partners:provider-list")
-        return _respond(request, obj, request.org, request.POST.get("decision"), back)
+        return respond(request, obj, request.org, request.POST.get("decision"), back)
 
 
-def _respond(request, obj, reseller, decision, on_error: str):
+def respond(request, obj, reseller, decision, on_error: str):
     try:
         if decision == "accept":
             partnership = partnerships.accept_partnership(
@@ -297,118 +287,6 @@ def _respond(request, obj, reseller, decision, on_error: str):
     # Only a hand-made POST gets here: the page's buttons always carry a decision.
     messages.error(request, _("Choose Accept or Decline."))
     return redirect(on_error)
-
-
-# Holds the digest of the link's token, never the token: sessions are rows in the
-# database too, and the digest opens nothing without the link.
-LINK_SESSION_KEY = "partnership_link_digest"
-
-
-@method_decorator(limit("token_link"), name="get")
-class PartnershipLinkView(View):
-    """The emailed link. Its token moves into the session and the browser goes on to a
-    URL without it, so the token never leaks through Referer or history (as Django's
-    password reset does). Opening it any number of times changes nothing."""
-
-    def get(self, request, token):
-        with unscoped("partnership link: the token authorises the read"):
-            obj = partnership_request_by_token(token=token)
-        problem = partnerships.request_problem(obj)
-        if problem:
-            return render_problem(request, problem, status=404 if obj is None else 410)
-        request.session[LINK_SESSION_KEY] = token_digest(token)
-        response = redirect("partnership-accept")
-        # The next page must not learn this URL (with its token) as its referrer.
-        response["Referrer-Policy"] = "no-referrer"
-        return response
-
-
-def render_problem(request, problem: str, status: int):
-    response = TemplateResponse(
-        request, "partners/partnership_link.html", {"problem": problem}, status=status
-    )
-    # Possibly at the link's own URL: the origin only goes on, never the path. (Not
-    # no-referrer: Chromium then posts forms with "Origin: null", which CSRF refuses.)
-    response["Referrer-Policy"] = "strict-origin"
-    return response
-
-
-class PartnershipAcceptView(TemplateView):
-    """The request the link pointed at: sign up or log in, enroll, then Accept or Decline."""
-
-    template_name = "partners/partnership_link.html"
-
-    def get_object(self):
-        digest = self.request.session.get(LINK_SESSION_KEY)
-        if not digest:
-            return None
-        with unscoped("partnership link: the token authorises the read"):
-            return partnership_request_by_digest(digest=digest)
-
-    def dispatch(self, request, *args, **kwargs):
-        # The site's own Referrer-Policy: this URL holds no secret, and no-referrer would
-        # make Chromium post Accept with "Origin: null", which CSRF refuses.
-        self.object = self.get_object()
-        if self.object is None:
-            return render_problem(
-                request,
-                _("Open the link from the partnership request email again."),
-                status=404,
-            )
-        problem = partnerships.request_problem(self.object)
-        if problem:
-            return render_problem(request, problem, status=410)
-        return super().dispatch(request, *args, **kwargs)
-
-    def get(self, request, *args, **kwargs):
-        return self.render_to_response(self.context_for(self.object))
-
-    def context_for(self, obj, form=None):
-        request = self.request
-        here = reverse("partnership-accept")
-        context = {
-            "partnership_request": obj,
-            "provider": obj.provider,
-            "message": obj.body.replace(partnerships.LINK_MARKER, _("(the link you opened)")),
-        }
-        if not request.user.is_authenticated:
-            # Opening the link proves nothing (the provider's staff can open it too):
-            # sign-up asks for allauth's emailed code, then `next` comes back here.
-            context["signup_url"] = signup_url(obj.email, next_url=here)
-            context["login_url"] = f"{reverse('account_login')}?next={here}"
-            return context
-        # A customer's sign-in account may never answer (the services refuse it): say so
-        # instead of offering Accept, Decline or Enroll.
-        context["customer_account"] = is_customer_sign_in_account(request.user)
-        context.update(address_state(request.user, obj.email))
-        resellers = reseller_admin_memberships(user=request.user)
-        context["enroll_url"] = f"{reverse('enroll')}?next={here}"
-        context["has_reseller"] = resellers.exists()
-        context["form"] = form or PartnershipResponseForm(resellers=_organizations(resellers))
-        return context
-
-    def post(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect(f"{reverse('account_login')}?next={request.path}")
-        obj = self.object
-        resellers = _organizations(reseller_admin_memberships(user=request.user))
-        form = PartnershipResponseForm(request.POST, resellers=resellers)
-        if not form.is_valid():
-            return self.render_to_response(self.context_for(obj, form))
-        reseller = form.cleaned_data["reseller"] or resellers.first()
-        decision = request.POST.get("decision")
-        if decision == "accept" and reseller is None:
-            messages.error(request, _("Enroll your company as an indirect reseller first."))
-            return redirect(request.path)
-        # The digest stays in the session once answered: a second press (another tab)
-        # then reads "already answered" instead of "open the link again".
-        return _respond(request, obj, reseller, decision, request.path)
-
-
-def _organizations(memberships):
-    from partners.models import Organization
-
-    return Organization.objects.filter(pk__in=memberships.values("organization")).order_by("name")
 
 
 class PartnershipEndView(OrgView, TemplateView):
@@ -441,7 +319,7 @@ class PartnershipEndView(OrgView, TemplateView):
         try:
             # The subscriptions app's service: it ends the delegations and support
             # contacts with the partnership, in one transaction.
-            _partnership, customers = subscription_services.end_partnership(
+            _partnership, customers = lifecycle.end_partnership(
                 org=request.org, actor=request.user, partnership=partnership
             )
         except ValidationError as exc:

@@ -17,10 +17,9 @@ from customers.selectors import customer_detail
 from partners.models import Organization
 from partners.permissions import can
 from partners.selectors import active_partner_organizations
-from partners.views import OrgView
 from portal.forms import add_service_errors
 from portal.ratelimit import RateLimitedPostMixin
-from subscriptions import services
+from portal.views import OrgListView, OrgView
 from subscriptions.forms import (
     AddLicensesForm,
     AddSubscriptionsForm,
@@ -39,6 +38,7 @@ from subscriptions.selectors import (
     subscription_table,
     upgrade_offers,
 )
+from subscriptions.services import lifecycle, orders
 from subscriptions.tables import SubscriptionTable
 
 
@@ -92,7 +92,7 @@ class SubscriptionAddView(RateLimitedPostMixin, OrgView, FormView):
     def form_valid(self, form):
         customer = self.get_customer()
         try:
-            order = services.add_subscriptions(
+            order = orders.add_subscriptions(
                 provider=self.request.org,
                 actor=self.request.user,
                 customer=customer,
@@ -216,7 +216,7 @@ class SupportContactView(SubscriptionActionView):
         return {"contacts": support_contacts(subscription.customer.provider)}
 
     def perform(self, subscription, data):
-        services.designate_support_contact(
+        lifecycle.designate_support_contact(
             subscription=subscription, contact=data["contact"], **self.common(data)
         )
 
@@ -234,7 +234,7 @@ class IncentiveView(SubscriptionActionView):
         return {"resellers": active_partner_organizations(org=subscription.customer.provider)}
 
     def perform(self, subscription, data):
-        services.set_incentive_reseller(
+        lifecycle.set_incentive_reseller(
             subscription=subscription, reseller=data["reseller"], **self.common(data)
         )
 
@@ -249,7 +249,7 @@ class LicensesView(SubscriptionActionView):
         return _("The number of licenses was changed.")
 
     def perform(self, subscription, data):
-        services.change_licenses(
+        lifecycle.change_licenses(
             subscription=subscription, quantity=data["quantity"], **self.common(data)
         )
 
@@ -269,7 +269,7 @@ class AddLicensesView(SubscriptionActionView):
         }
 
     def perform(self, subscription, data):
-        self.result = services.add_licenses(
+        self.result = lifecycle.add_licenses(
             subscription=subscription,
             actor=self.request.user,
             org=self.request.org,
@@ -288,7 +288,7 @@ class AutoRenewView(SubscriptionActionView):
         return _("Auto-renew was saved.")
 
     def perform(self, subscription, data):
-        services.set_auto_renew(
+        lifecycle.set_auto_renew(
             subscription=subscription, auto_renew=data["auto_renew"], **self.common(data)
         )
 
@@ -306,7 +306,7 @@ class UpgradeView(SubscriptionActionView):
         return {"offers": upgrade_offers(subscription=subscription)}
 
     def perform(self, subscription, data):
-        services.upgrade_subscription(
+        lifecycle.upgrade_subscription(
             subscription=subscription, offer=data["offer"], **self.common(data)
         )
 
@@ -324,7 +324,7 @@ class StatusView(SubscriptionActionView):
         }[self.status]
 
     def perform(self, subscription, data):
-        services.set_status(subscription=subscription, status=self.status, **self.common(data))
+        lifecycle.set_status(subscription=subscription, status=self.status, **self.common(data))
 
 
 class SuspendView(StatusView):
@@ -360,7 +360,7 @@ class CancelView(SubscriptionMixin, FormView):
 
     def form_valid(self, form):
         try:
-            services.set_status(
+            lifecycle.set_status(
                 subscription=self.get_subscription(),
                 actor=self.request.user,
                 org=self.request.org,
@@ -374,7 +374,7 @@ class CancelView(SubscriptionMixin, FormView):
         return redirect(self.detail_url())
 
 
-class SubscriptionListView(OrgView, SingleTableMixin, TemplateView):
+class SubscriptionListView(OrgListView, SingleTableMixin, TemplateView):
     """Subscriptions: everything the organization may see, with who is credited and who
     supports it. For a reseller, this is where credited or supported subscriptions of
     customers it does not administer show up (read-only)."""
