@@ -8,8 +8,11 @@ def organization(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    # Once per request: every template rendered with the request runs this again (a
-    # table's TemplateColumn cells too, dozens per page).
+    # Built once per request and kept on it. A page renders one RequestContext, and
+    # {% lean_table %} and LeanTemplateColumn render tables into it (portal/tables.py);
+    # but each new RequestContext runs this again: tables2's own {% render_table %}, and
+    # its TemplateColumn (LeanTemplateColumn's fallback when a table has no page context)
+    # once per cell.
     cached = getattr(request, "_organization_context", None)
     if cached is None:
         membership = getattr(request, "membership", None)

@@ -119,10 +119,6 @@ class Organization(TimeStamped):
     def is_provider(self) -> bool:
         return self.kind == self.Kind.PROVIDER
 
-    @property
-    def is_reseller(self) -> bool:
-        return self.kind == self.Kind.RESELLER
-
 
 class Membership(TimeStamped):
     """A user's place in an organization. Not scoped: the middleware resolves scopes from it."""

@@ -39,10 +39,6 @@ def member_list(*, org: Organization) -> QuerySet[Membership]:
     )
 
 
-def admin_count(*, org: Organization) -> int:
-    return Membership.objects.filter(organization=org, role=Membership.Role.ADMIN).count()
-
-
 def team_invitation_list(*, org: Organization) -> QuerySet[TeamInvitation]:
     return (
         TeamInvitation.objects.filter(organization=org, accepted_at=None, revoked_at=None)

@@ -7,8 +7,12 @@ from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-# DjangoTask adds delay_on_commit(); tasks read rows the request has just written.
-app = Celery("portal", task_cls="celery.contrib.django.task:DjangoTask")
+# Tasks read rows the request has just written, so they are published once it commits,
+# by a `transaction.on_commit` hook marked robust (portal/emails.py, portal/tasks.py).
+# Not with DjangoTask.delay_on_commit(), which Celery's Django fix-up adds to every task:
+# its hook is not robust, so a broker outage would raise into a request whose rows are
+# already saved.
+app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Database connections: Celery's Django fix-up (celery.fixups.django) already closes them

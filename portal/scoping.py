@@ -47,12 +47,6 @@ def unscoped(reason: str) -> Iterator[None]:
         _scope.reset(token)
 
 
-def current_tenant() -> object | None:
-    """The active tenant, or None when unscoped or outside any scope."""
-    tenant = _scope.get()
-    return None if tenant in (_NOT_SET, _UNSCOPED) else tenant
-
-
 class ScopedManager(models.Manager):
     """Default manager of every tenant model. The model defines `visible_to(tenant) -> Q`."""
 

@@ -128,12 +128,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# allauth keeps its rate-limit counters in the cache: LocMem works per process;
-# point CACHE_URL at Redis in production so limits hold across workers.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://portal")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # A Redis outage must not 500 the login: the limits fail open, logged (portal/cache.py).
+# The cache holds rate-limit counters (allauth's and ours) and list counts: LocMem works
+# per process; point CACHE_URL at Redis in production so limits hold across workers.
+_cache_url = env.str("CACHE_URL", default="") or "locmemcache://portal"  # empty: the default
+if _cache_url.split(":", 1)[0] in ("redis", "rediss", "rediscache"):
+    # A Redis outage must not 500 the login: the cache fails open, logged (portal/cache.py).
+    # Parsed as Django's RedisCache whatever else is installed (django-environ would pick
+    # django-redis if present, with upper-case OPTIONS), then given the fail-open class.
+    CACHES = {
+        "default": env.cache_url_config(
+            _cache_url, backend="django.core.cache.backends.redis.RedisCache"
+        )
+    }
     CACHES["default"]["BACKEND"] = "portal.cache.FailOpenRedisCache"
+else:
+    CACHES = {"default": env.cache_url_config(_cache_url)}
 SESSION_ENGINE = "django.contrib.sessions.backends.db"  # a Redis outage must not log everyone out
 # "Remember me" keeps a sign-in for this long; without it the cookie ends with the
 # browser session (allauth sets expiry 0) and the row still expires after this age.
