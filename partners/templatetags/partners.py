@@ -25,8 +25,9 @@ def switch_org_url(context, membership: Membership) -> str:
 @register.filter
 def on(perms: OrgPermissions, obj) -> OrgPermissions:
     """`{% with perms=org_perms|on:record %}`: what the member may do to one row's object
-    (partners/permissions.py)."""
-    return perms.on(obj)
+    (partners/permissions.py). Outside a signed-in member's page there is no org_perms
+    (an empty string): it stays empty, so every question is "no"."""
+    return perms.on(obj) if isinstance(perms, OrgPermissions) else perms
 
 
 @register.simple_tag

@@ -188,3 +188,10 @@ def test_a_template_asking_about_the_wrong_object_fails_loudly():
     template = Template("{% if org_perms.subscriptions_manage %}cancel{% endif %}")
     with pytest.raises(ValueError, match=WRONG_OBJECT):
         template.render(Context({"org_perms": OrgPermissions(P_SALES, C)}))
+
+
+def test_without_org_perms_a_bound_row_may_do_nothing():
+    template = Template(
+        "{% load partners %}{% with perms=org_perms|on:m %}[{{ perms.team_remove }}]{% endwith %}"
+    )
+    assert template.render(Context({"m": R_OTHER})) == "[]"
