@@ -16,7 +16,6 @@ from customers.filters import CustomerFilter
 from customers.forms import CustomerAccountForm, ResellerChoiceForm
 from customers.selectors import customer_detail, customer_list, customer_of_admin
 from customers.tables import CustomerTable
-from partners.permissions import can
 from partners.selectors import active_partner_organizations
 from portal.forms import add_service_errors
 from portal.scoping import org_scope, unscoped
@@ -64,7 +63,6 @@ class CustomerListView(OrgListView, ExportMixin, SingleTableMixin, FilterView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["can_add"] = can(self.request.membership, "customers.add")
         # Rows on this page answer it without another query; only an empty page asks
         # whether the filters hid every customer or there are none.
         context["has_customers"] = (
@@ -81,16 +79,11 @@ class CustomerMixin(OrgView):
             )
         return self._customer
 
+    def get_permission_object(self):
+        return self.get_customer()
+
     def get_context_data(self, **kwargs):
-        customer = self.get_customer()
-        return super().get_context_data(
-            customer=customer,
-            can_edit=can(self.request.membership, "customers.edit"),
-            can_delegate=can(self.request.membership, "customers.delegate"),
-            can_add_subscription=can(self.request.membership, "subscriptions.add")
-            and customer.provider_id == self.request.org.pk,
-            **kwargs,
-        )
+        return super().get_context_data(customer=self.get_customer(), **kwargs)
 
 
 class CustomerRowView(CustomerMixin, TemplateView):
@@ -158,11 +151,6 @@ class CustomerResellerView(CustomerMixin, FormView):
     form_class = ResellerChoiceForm
     template_name = "customers/customer_reseller_form.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if not request.org.is_provider:
-            raise Http404
-        return super().dispatch(request, *args, **kwargs)
-
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         kwargs["resellers"] = active_partner_organizations(org=self.request.org)
@@ -191,11 +179,6 @@ class CustomerResellerView(CustomerMixin, FormView):
 class CustomerResellerRemoveView(CustomerMixin, TemplateView):
     action = "customers.delegate"
     template_name = "customers/customer_confirm_remove_reseller.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.org.is_provider:
-            raise Http404
-        return super().dispatch(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
         customer = self.get_customer()

@@ -120,11 +120,11 @@ class PartnerResellerTable(PortalTable):
     def render_actions(self, record):
         # Add new customer and Customers for this reseller; End partnership. Built here,
         # not in a template per row: this column was a third of the page's time.
-        page = getattr(self, "context", {})
+        perms = getattr(self, "context", {}).get("org_perms")
         name, reseller = record.reseller.name, record.reseller_id
         new_customer, customers, add_label, customers_label, end_label = self._action_parts
         links = []
-        if page.get("can_add_customer"):
+        if perms is not None and perms.customers_add:
             links.append(
                 format_html(
                     '<a class="btn btn--small btn--primary" href="{}?reseller={}" '
@@ -145,7 +145,7 @@ class PartnerResellerTable(PortalTable):
                 customers_label,
             )
         )
-        if page.get("can_end"):
+        if perms is not None and perms.partnerships_end:
             links.append(
                 format_html(
                     '<a class="btn btn--small btn--link" href="{}">{}</a>',

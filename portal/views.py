@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 
 from customers.selectors import customer_of_admin
 from partners.middleware import LAST_ORG_SESSION_KEY
-from partners.permissions import can
+from partners.permissions import OrgPermissions, can
 from partners.selectors import memberships_of
 from portal.scoping import unscoped
 
@@ -50,16 +50,38 @@ def set_language(request):
 class OrgView(LoginRequiredMixin):
     """Base of every /orgs/<org_slug>/ view. The middleware has set request.org.
 
-    `action` names the row of partners.permissions.PERMISSIONS the view needs; a
-    member without it gets the same 404 as a stranger.
+    `action` names the row of partners.permissions.PERMISSIONS the view needs; a member
+    without it gets the same 404 as a stranger. A view about one object returns it from
+    `get_permission_object()` (found through the organization's selectors, so a foreign
+    one is already a 404): the action's rule is then asked about it too, and the page's
+    `org_perms` is bound to it.
     """
 
     action: str
 
     def dispatch(self, request, *args, **kwargs):
-        if not can(getattr(request, "membership", None), self.action):
+        membership = getattr(request, "membership", None)
+        if not can(membership, self.action):
             raise Http404
+        # A method the view lacks answers 405 before anything is looked up.
+        method = request.method.lower()
+        if method in self.http_method_names and hasattr(self, method):
+            obj = self.get_permission_object()
+            if obj is not None and not can(membership, self.action, obj):
+                raise Http404
         return super().dispatch(request, *args, **kwargs)
+
+    def get_permission_object(self):
+        """The object the view acts on, if any (None: the organization's pages)."""
+        return None
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        obj = self.get_permission_object()
+        if obj is not None:
+            # Above the context processor's unbound org_perms, for this page and its cells.
+            context["org_perms"] = OrgPermissions(self.request.membership, obj)
+        return context
 
     def org_url(self, name: str, **kwargs) -> str:
         return reverse(name, kwargs={"org_slug": self.request.org.slug, **kwargs})

@@ -75,16 +75,17 @@ ORG_ROUTES = {
     "subscriptions:add": (P1_SELLERS, set(), "get"),
     "subscriptions:list": (P1_ALL, R1_ALL, "get"),
     "subscriptions:detail": (P1_ALL, R1_ALL, "get"),
-    # POST-only actions answer 405 to anyone who may see the subscription; who may
-    # actually change what is tested in tests/subscriptions/.
-    "subscriptions:support-contact": (P1_ALL, R1_ALL, "post"),
-    "subscriptions:incentive": (P1_ALL, R1_ALL, "post"),
-    "subscriptions:licenses": (P1_ALL, R1_ALL, "post"),
-    "subscriptions:add-licenses": (P1_ALL, R1_ALL, "post"),
-    "subscriptions:auto-renew": (P1_ALL, R1_ALL, "post"),
-    "subscriptions:upgrade": (P1_ALL, R1_ALL, "post"),
-    "subscriptions:suspend": (P1_ALL, R1_ALL, "post"),
-    "subscriptions:reactivate": (P1_ALL, R1_ALL, "post"),
+    # POST-only actions answer GET with 405 to the roles that may take the action, like
+    # every other route (the view's `action` is the action itself); which subscriptions a
+    # reseller may act on is tested in tests/subscriptions/ and tests/partners/test_permissions.py.
+    "subscriptions:support-contact": (P1_ALL, set(), "post"),
+    "subscriptions:incentive": (P1_SELLERS, set(), "post"),
+    "subscriptions:licenses": (P1_SELLERS, R1_ALL, "post"),
+    "subscriptions:add-licenses": (P1_SELLERS, R1_ALL, "post"),
+    "subscriptions:auto-renew": (P1_SELLERS, set(), "post"),
+    "subscriptions:upgrade": (P1_SELLERS, set(), "post"),
+    "subscriptions:suspend": (P1_SELLERS, R1_ALL, "post"),
+    "subscriptions:reactivate": (P1_SELLERS, R1_ALL, "post"),
     "subscriptions:cancel": (P1_SELLERS, set(), "get"),
     "team:list": (P1_ALL, R1_ALL, "get"),
     "team:invite": (P1_ADMIN, R1_ALL, "get"),

@@ -5,7 +5,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import pgettext
 
 from partners.models import Membership, Organization
-from partners.permissions import can
+from partners.permissions import OrgPermissions, can
 
 register = template.Library()
 
@@ -20,6 +20,14 @@ def switch_org_url(context, membership: Membership) -> str:
         if action and can(membership, action):
             return reverse(match.view_name, kwargs={"org_slug": membership.organization.slug})
     return membership.organization.get_absolute_url()
+
+
+@register.filter
+def on(perms: OrgPermissions, obj) -> OrgPermissions:
+    """`{% with perms=org_perms|on:record %}`: what the member may do to one row's object
+    (partners/permissions.py). Outside a signed-in member's page there is no org_perms
+    (an empty string): it stays empty, so every question is "no"."""
+    return perms.on(obj) if isinstance(perms, OrgPermissions) else perms
 
 
 @register.simple_tag

@@ -18,7 +18,6 @@ from django_tables2 import RequestConfig, SingleTableMixin
 from customers.selectors import delegated_customer_count
 from partners.filters import PartnerResellerFilter
 from partners.forms import PartnershipDraftForm, PartnershipRequestForm
-from partners.permissions import can
 from partners.selectors import (
     incoming_request_list,
     partner_provider_list,
@@ -69,9 +68,6 @@ class ResellerListView(OrgListView, ExportMixin, SingleTableMixin, FilterView):
             context["table"].paginator.count > 0
             or partner_reseller_list(org=self.request.org).exists()
         )
-        context["can_request"] = can(self.request.membership, "partnerships.request")
-        context["can_add_customer"] = can(self.request.membership, "customers.add")
-        context["can_end"] = can(self.request.membership, "partnerships.end")
         return context
 
 
@@ -230,18 +226,18 @@ class ProviderListView(OrgListView, SingleTableMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["incoming"] = incoming_request_list(org=self.request.org)
-        context["can_end"] = can(self.request.membership, "partnerships.end")
-        # Buttons only where the service will accept them: addresses proven by a code.
-        context["my_emails"] = {
+        # Accept and Decline only where the service will accept them (it refuses the rest
+        # with a message): requests sent to an address proven by a code, and never from a
+        # customer's sign-in account (one that enrolled before they were refused). Its
+        # sign-in address is verified, so the addresses just read tell (no query of its own).
+        # Who may answer at all is the template's `org_perms.partnerships_respond`.
+        emails = {
             e.lower()
             for e in proven_addresses(user=self.request.user).values_list("email", flat=True)
         }
-        # A customer's sign-in account (one that enrolled before they were refused) never
-        # answers: partners/services/partnerships.py refuses it, so no buttons either. Its sign-in
-        # address is verified, so the addresses just read tell (no query of its own).
-        context["can_respond"] = can(self.request.membership, "partnerships.respond") and not any(
-            map(is_customer_sign_in_address, {self.request.user.email, *context["my_emails"]})
-        )
+        if any(map(is_customer_sign_in_address, {self.request.user.email, *emails})):
+            emails = set()
+        context["answerable_emails"] = emails
         return context
 
 

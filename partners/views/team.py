@@ -11,7 +11,6 @@ from django_tables2 import RequestConfig, SingleTableMixin
 
 from partners.filters import MemberFilter
 from partners.forms import ChangeRoleForm, InviteMemberForm
-from partners.permissions import can
 from partners.selectors import (
     member_list,
     team_invitation_list,
@@ -39,7 +38,6 @@ class MemberListView(OrgListView, SingleTableMixin, FilterView):
         )
         RequestConfig(self.request, paginate={"per_page": 25}).configure(invitations)
         context["invitation_table"] = invitations
-        context["can_manage"] = can(self.request.membership, "team.manage")
         return context
 
 
@@ -111,15 +109,19 @@ class MemberUpdateView(OrgView, FormView):
 class MemberRemoveView(OrgView, TemplateView):
     """GET asks for confirmation; POST removes."""
 
-    action = "team.view"
+    action = "team.remove"
     template_name = "partners/member_confirm_remove.html"
 
     def get_member(self):
-        members = member_list(org=self.request.org)
-        if not can(self.request.membership, "team.manage"):
-            # Anyone may leave; only Admins remove others.
-            members = members.filter(user=self.request.user)
-        return get_object_or_404(members, pk=self.kwargs["pk"])
+        if not hasattr(self, "_member"):
+            self._member = get_object_or_404(
+                member_list(org=self.request.org), pk=self.kwargs["pk"]
+            )
+        return self._member
+
+    def get_permission_object(self):
+        # Anyone may leave; only Admins remove others (the "team.remove" rule).
+        return self.get_member()
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(member=self.get_member(), **kwargs)

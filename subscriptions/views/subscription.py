@@ -6,7 +6,6 @@ from uuid import uuid4
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views import View
@@ -42,17 +41,6 @@ from subscriptions.services import lifecycle, orders
 from subscriptions.tables import SubscriptionTable
 
 
-def allowed(request, action: str, subscription: Subscription) -> bool:
-    """The role table, plus the relationship: a reseller acts only on customers delegated
-    to it; credited or support-contact resellers only read."""
-    if not can(request.membership, action):
-        return False
-    org = request.org
-    if org.is_provider:
-        return subscription.customer.provider_id == org.pk
-    return subscription.customer.reseller_id == org.pk
-
-
 def support_contacts(provider: Organization):
     """The provider itself and its active partner resellers."""
     partners = active_partner_organizations(org=provider)
@@ -70,10 +58,12 @@ class SubscriptionAddView(RateLimitedPostMixin, OrgView, FormView):
     def get_customer(self):
         if not hasattr(self, "_customer"):
             self._customer = get_object_or_404(
-                customer_detail(org=self.request.org).filter(provider=self.request.org),
-                pk=self.kwargs["pk"],
+                customer_detail(org=self.request.org), pk=self.kwargs["pk"]
             )
         return self._customer
+
+    def get_permission_object(self):
+        return self.get_customer()
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -121,6 +111,9 @@ class SubscriptionMixin(OrgView):
             )
         return self._subscription
 
+    def get_permission_object(self):
+        return self.get_subscription()
+
     def detail_url(self) -> str:
         return self.org_url("subscriptions:detail", pk=self.kwargs["pk"])
 
@@ -131,16 +124,16 @@ class SubscriptionDetailView(SubscriptionMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         subscription = self.get_subscription()
-        request = self.request
+        membership = self.request.membership
         provider = subscription.customer.provider
         version = {"version": subscription.version}
         forms = {}
-        if allowed(request, "subscriptions.support_contact", subscription):
+        if can(membership, "subscriptions.support_contact", subscription):
             forms["support_contact"] = SupportContactForm(
                 initial={**version, "contact": subscription.support_contact or provider},
                 contacts=support_contacts(provider),
             )
-        if allowed(request, "subscriptions.manage", subscription):
+        if can(membership, "subscriptions.manage", subscription):
             forms["incentive"] = IncentiveForm(
                 initial={**version, "reseller": subscription.reseller},
                 resellers=active_partner_organizations(org=provider),
@@ -151,7 +144,7 @@ class SubscriptionDetailView(SubscriptionMixin, TemplateView):
             offers = upgrade_offers(subscription=subscription)
             if offers.exists():
                 forms["upgrade"] = UpgradeForm(initial=version, offers=offers)
-        if allowed(request, "subscriptions.operate", subscription):
+        if can(membership, "subscriptions.operate", subscription):
             forms["licenses"] = LicensesForm(initial={**version, "quantity": subscription.quantity})
             forms["add_licenses"] = AddLicensesForm(initial={"idempotency_key": uuid4()})
             forms["status"] = VersionedForm(initial=version)
@@ -161,7 +154,6 @@ class SubscriptionDetailView(SubscriptionMixin, TemplateView):
             provider=provider,
             history=subscription_history(subscription=subscription),
             forms=forms,
-            can_cancel=allowed(request, "subscriptions.manage", subscription),
             **kwargs,
         )
 
@@ -170,7 +162,6 @@ class SubscriptionActionView(SubscriptionMixin, View):
     """POST one change; a stale version or a broken rule comes back as a message."""
 
     http_method_names = ["post"]
-    permission: str
     form_class = VersionedForm
     success_message: str
 
@@ -179,8 +170,6 @@ class SubscriptionActionView(SubscriptionMixin, View):
 
     def post(self, request, *args, **kwargs):
         subscription = self.get_subscription()
-        if not allowed(request, self.permission, subscription):
-            raise Http404
         form = self.form_class(request.POST, **self.form_kwargs(subscription))
         if not form.is_valid():
             for errors in form.errors.values():
@@ -204,8 +193,7 @@ class SubscriptionActionView(SubscriptionMixin, View):
 
 
 class SupportContactView(SubscriptionActionView):
-    action = "subscriptions.view"
-    permission = "subscriptions.support_contact"
+    action = "subscriptions.support_contact"
     form_class = SupportContactForm
 
     @property
@@ -222,8 +210,7 @@ class SupportContactView(SubscriptionActionView):
 
 
 class IncentiveView(SubscriptionActionView):
-    action = "subscriptions.view"
-    permission = "subscriptions.manage"
+    action = "subscriptions.manage"
     form_class = IncentiveForm
 
     @property
@@ -240,8 +227,7 @@ class IncentiveView(SubscriptionActionView):
 
 
 class LicensesView(SubscriptionActionView):
-    action = "subscriptions.view"
-    permission = "subscriptions.operate"
+    action = "subscriptions.operate"
     form_class = LicensesForm
 
     @property
@@ -258,8 +244,7 @@ class AddLicensesView(SubscriptionActionView):
     """Add licenses relative to the current count (no version: concurrent additions all
     count); the form's key makes a double submit one addition."""
 
-    action = "subscriptions.view"
-    permission = "subscriptions.operate"
+    action = "subscriptions.operate"
     form_class = AddLicensesForm
 
     @property
@@ -279,8 +264,7 @@ class AddLicensesView(SubscriptionActionView):
 
 
 class AutoRenewView(SubscriptionActionView):
-    action = "subscriptions.view"
-    permission = "subscriptions.manage"
+    action = "subscriptions.manage"
     form_class = AutoRenewForm
 
     @property
@@ -294,8 +278,7 @@ class AutoRenewView(SubscriptionActionView):
 
 
 class UpgradeView(SubscriptionActionView):
-    action = "subscriptions.view"
-    permission = "subscriptions.manage"
+    action = "subscriptions.manage"
     form_class = UpgradeForm
 
     @property
@@ -312,8 +295,7 @@ class UpgradeView(SubscriptionActionView):
 
 
 class StatusView(SubscriptionActionView):
-    action = "subscriptions.view"
-    permission = "subscriptions.operate"
+    action = "subscriptions.operate"
     status: str
 
     @property
@@ -338,19 +320,9 @@ class ReactivateView(StatusView):
 class CancelView(SubscriptionMixin, FormView):
     """Cancel, after a page that says it is final."""
 
-    action = "subscriptions.view"
+    action = "subscriptions.manage"
     form_class = VersionedForm
     template_name = "subscriptions/subscription_confirm_cancel.html"
-
-    def get(self, request, *args, **kwargs):
-        if not allowed(request, "subscriptions.manage", self.get_subscription()):
-            raise Http404
-        return super().get(request, *args, **kwargs)
-
-    def post(self, request, *args, **kwargs):
-        if not allowed(request, "subscriptions.manage", self.get_subscription()):
-            raise Http404
-        return super().post(request, *args, **kwargs)
 
     def get_initial(self):
         return {"version": self.get_subscription().version}
