@@ -13,12 +13,22 @@ from tests.factories import PASSWORD
 CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")  # allauth's code format, e.g. WRHM-BXRS
 
 
-def emailed_code(to: str) -> str:
-    """The code in the newest mail the portal queued for `to`: its outbox row, with the
-    sealed code put back as the worker does (the row itself holds only a marker)."""
+def newest_code(to: str) -> str | None:
+    """The code in the newest mail the portal queued for `to`, or None while the newest
+    mail holds none (a browser test polls this: the code mail may not be queued yet, and
+    a lockout alert may be the newest). The row holds only a marker; personalized() puts
+    the sealed code back as the worker does."""
     with unscoped("reading the outbox"):
-        row = OutboundEmail.objects.filter(to=to).latest("pk")
-    return CODE.search(personalized(row).text).group(0)
+        row = OutboundEmail.objects.filter(to=to).order_by("-pk").first()
+    match = row and CODE.search(personalized(row).text)
+    return match.group(0) if match else None
+
+
+def emailed_code(to: str) -> str:
+    """The code in the newest mail the portal queued for `to` (it must hold one)."""
+    code = newest_code(to)
+    assert code, f"the newest mail to {to} holds no code"
+    return code
 
 
 def sign_up(client, email: str, next_url: str):
