@@ -246,11 +246,12 @@ def add_licenses(
 ) -> Subscription:
     """Add licenses to however many there are now: one relative UPDATE, so additions made
     at the same time all count. The same form posted twice (its key) adds them once."""
+    # Built unscoped, so it stays unfiltered each time it is asked again below.
     with unscoped("replaying a form by its idempotency key"):
         done = SubscriptionEvent.objects.filter(
             subscription_id=subscription.pk, idempotency_key=idempotency_key
-        ).exists()
-    if done:
+        )
+    if done.exists():
         return _locked(subscription)
     # The offer's maximum is checked in the same statement as the addition.
     most = Subquery(Offer.objects.filter(pk=OuterRef("offer_id")).values("max_licenses")[:1])
