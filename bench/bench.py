@@ -182,13 +182,13 @@ class World:
         with unscoped("the benchmark picks its sample rows"):
             for slug in (SMALL, BIG):
                 delegated = (
-                    Customer._base_manager.filter(provider__slug=slug)
+                    Customer.objects.filter(provider__slug=slug)
                     .exclude(reseller=None)
                     .order_by("pk")
                 )
                 self.reseller[slug] = delegated.values_list("reseller_id", flat=True).first()
                 self.customer[slug] = (
-                    Subscription._base_manager.filter(customer__provider__slug=slug)
+                    Subscription.objects.filter(customer__provider__slug=slug)
                     .order_by("customer_id")
                     .values_list("customer_id", flat=True)
                     .first()
@@ -209,18 +209,18 @@ class World:
 
         with unscoped("the benchmark sizes its lists"):
             org = Organization.objects.get(slug=slug)
-            customers = Customer._base_manager.filter(provider=org)
+            customers = Customer.objects.filter(provider=org)
             search = customers.filter(
                 Q(company_name__icontains=SEARCH) | Q(domain__icontains=SEARCH)
             )
             return {
                 "resellers": last_full(
-                    Partnership._base_manager.filter(provider=org, ended_at=None).count(), 25
+                    Partnership.objects.filter(provider=org, ended_at=None).count(), 25
                 ),
                 "customers": last_full(customers.count(), 25),
                 "search": last_full(search.count(), 25),
                 "activity": last_full(
-                    AuditEvent._base_manager.filter(AuditEvent.visible_to(org)).count(), 50
+                    AuditEvent.objects.filter(AuditEvent.visible_to(org)).count(), 50
                 ),
             }
 
@@ -420,7 +420,7 @@ def orders(world: World) -> dict:
             raise SystemExit(f"Submit answered {response.status_code}")
     with unscoped("the benchmark picks a subscription"):
         subscription = (
-            Subscription._base_manager.filter(
+            Subscription.objects.filter(
                 customer__provider__slug=BIG, status=Subscription.Status.ACTIVE
             )
             .order_by("pk")

@@ -10,7 +10,7 @@ from django_countries.fields import CountryField
 
 from partners.models import Organization, Partnership
 from portal.models import TimeStamped
-from portal.scoping import ScopedManager
+from portal.scoping import ScopedManager, unscoped
 from portal.sign_in_domain import customer_sign_in_domain
 
 domain_validator = RegexValidator(
@@ -44,9 +44,11 @@ def customer_visibility(tenant, prefix: str = "") -> Q:
         # One indexed equality: an OR with the reseller branch (never true for a
         # provider) would make PostgreSQL scan every customer.
         return Q(**{f"{prefix}provider": tenant})
-    active_partnership = Partnership._base_manager.filter(
-        provider=OuterRef(f"{prefix}provider"), reseller=tenant, ended_at=None
-    )
+    # The rule itself, so no scope applies inside it.
+    with unscoped("the partnership subquery of the visibility rule"):
+        active_partnership = Partnership.objects.filter(
+            provider=OuterRef(f"{prefix}provider"), reseller=tenant, ended_at=None
+        )
     return Q(**{f"{prefix}reseller": tenant}) & Q(Exists(active_partnership))
 
 

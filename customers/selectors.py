@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 from customers.models import Customer
 from partners.models import Organization, Partnership
 from portal.models import User
+from portal.scoping import unscoped
 from portal.sign_in_domain import customer_admin_address
 
 
@@ -16,9 +17,11 @@ def live_subscription_count(customer_ref: str = "pk"):
     subscriptions of every customer in the list (and make COUNT(*) join them too)."""
     from subscriptions.models import Subscription
 
+    # Unscoped: the outer query is scoped, and its rows' subscriptions are theirs to count.
+    with unscoped("subscriptions of customers the outer query already scoped"):
+        subscriptions = Subscription.objects.filter(customer=OuterRef(customer_ref))
     live = (
-        Subscription._base_manager.filter(customer=OuterRef(customer_ref))
-        .exclude(status=Subscription.Status.CANCELLED)
+        subscriptions.exclude(status=Subscription.Status.CANCELLED)
         .order_by()
         .values("customer")
         .annotate(n=Count("pk"))
@@ -48,11 +51,20 @@ def customer_of_admin(*, user: User) -> Customer | None:
     return Customer.objects.select_related("provider", "reseller").filter(admin_user=user).first()
 
 
+def customer_by_idempotency_key(*, provider: Organization, idempotency_key) -> Customer | None:
+    """The customer an earlier Submit of the same form made, if any. Unscoped: a service may
+    run with no request (and so no scope) behind it."""
+    with unscoped("replaying a Submit by its idempotency key"):
+        customers = Customer.objects.filter(provider=provider, idempotency_key=idempotency_key)
+    return customers.first()
+
+
 def domain_in_use(*, provider: Organization, domain: str, exclude_pk: int | None = None) -> bool:
     """Whether one of this provider's own customers has the domain. Other providers'
     customers are not looked at: a customer's domain is contact information, and whether
     another provider serves it is none of this provider's business."""
-    taken = Customer._base_manager.filter(provider=provider, domain=domain)
+    with unscoped("the provider's own customers, whoever asks"):
+        taken = Customer.objects.filter(provider=provider, domain=domain)
     if exclude_pk is not None:
         taken = taken.exclude(pk=exclude_pk)
     return taken.exists()
@@ -61,8 +73,10 @@ def domain_in_use(*, provider: Organization, domain: str, exclude_pk: int | None
 def sign_in_prefix_in_use(*, prefix: str) -> bool:
     """Sign-in prefixes are unique portal-wide (each is a login domain), so this looks
     across tenants; it answers yes or no and reveals nothing else."""
+    with unscoped("sign-in prefixes are unique across tenants"):
+        customers = Customer.objects.filter(sign_in_prefix=prefix)
     return (
-        Customer._base_manager.filter(sign_in_prefix=prefix).exists()
+        customers.exists()
         # An account left behind with the address (the customer's row is gone) blocks it too.
         or User.objects.filter(email__iexact=customer_admin_address(prefix)).exists()
     )

@@ -12,12 +12,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from customers.selectors import domain_in_use, sign_in_prefix_in_use
+from customers.selectors import (
+    customer_by_idempotency_key,
+    domain_in_use,
+    sign_in_prefix_in_use,
+)
 from partners.audit import record_event, record_events
 from partners.counts import forget_reseller_counts
 from partners.models import Organization, Partnership
 from portal.locking import bounded_atomic, key_lock, lock_all, lock_one, share_lock_matching
 from portal.models import User
+from portal.scoping import unscoped
 from portal.sign_in_domain import customer_admin_address, customer_sign_in_domain
 
 ACCOUNT_FIELDS = (
@@ -59,9 +64,10 @@ def check_reseller(*, provider: Organization, reseller: Organization | None) -> 
     # Share-locked until the change commits: a partnership being ended at this moment is
     # waited for and then found ended, so no delegation (or support contact) is made to a
     # reseller after `end_delegations` has run, to come back with the next partnership.
-    active = share_lock_matching(
-        Partnership._base_manager.filter(provider=provider, reseller=reseller, ended_at=None)
-    )
+    with unscoped("a reseller's partnership with this provider, whoever acts"):
+        active = share_lock_matching(
+            Partnership.objects.filter(provider=provider, reseller=reseller, ended_at=None)
+        )
     if not active:
         raise ValidationError(
             {
@@ -112,9 +118,7 @@ def create_customer(
     Returns the customer and the password, shown once and stored only hashed. A repeated
     idempotency key returns the first customer and no password.
     """
-    existing = Customer._base_manager.filter(
-        provider=provider, idempotency_key=idempotency_key
-    ).first()
+    existing = customer_by_idempotency_key(provider=provider, idempotency_key=idempotency_key)
     if existing is not None:
         return existing, None
     check_reseller(provider=provider, reseller=reseller)
@@ -165,9 +169,7 @@ def create_customer(
     except IntegrityError:
         # A concurrent Submit with the same key, the same prefix or (for this provider)
         # the same domain won the race.
-        existing = Customer._base_manager.filter(
-            provider=provider, idempotency_key=idempotency_key
-        ).first()
+        existing = customer_by_idempotency_key(provider=provider, idempotency_key=idempotency_key)
         if existing is not None:
             return existing, None
         _check_sign_in_prefix(prefix)
@@ -180,7 +182,8 @@ def create_customer(
 def update_customer_account(
     *, customer: Customer, actor: User, org: Organization, details: dict
 ) -> Customer:
-    customer = lock_one(Customer._base_manager.all(), pk=customer.pk)
+    with unscoped("the customer's row, locked for the change"):
+        customer = lock_one(Customer.objects.all(), pk=customer.pk)
     if details["domain"] != customer.domain:
         _check_domain(provider=customer.provider, domain=details["domain"], exclude_pk=customer.pk)
     changed = [f for f in ACCOUNT_FIELDS if getattr(customer, f) != details[f]]
@@ -212,9 +215,8 @@ def set_customer_reseller(
     # The partnership before the customer's row: the order ending a partnership locks them
     # in (end_delegations), so the two never wait for each other in a circle.
     check_reseller(provider=customer.provider, reseller=reseller)
-    customer = lock_one(
-        Customer._base_manager.select_related("provider", "reseller"), pk=customer.pk
-    )
+    with unscoped("the customer's row, locked for the change"):
+        customer = lock_one(Customer.objects.select_related("provider", "reseller"), pk=customer.pk)
     previous = customer.reseller
     if previous == reseller:
         return customer
@@ -254,9 +256,10 @@ def end_delegations(*, org: Organization, actor: User | None, partnership: Partn
     """
     if partnership.is_active:
         raise ValueError("end the partnership before its delegations")
-    delegated = Customer._base_manager.filter(
-        provider_id=partnership.provider_id, reseller_id=partnership.reseller_id
-    )
+    with unscoped("every customer the ended partnership delegated"):
+        delegated = Customer.objects.filter(
+            provider_id=partnership.provider_id, reseller_id=partnership.reseller_id
+        )
     # Locked until commit, so the entries name exactly the customers the UPDATE changes:
     # an edit of one of them already under way finishes first. (New delegations to the
     # reseller wait on the partnership row this transaction holds: check_reseller.)

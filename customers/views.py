@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -14,11 +13,10 @@ from django_tables2 import RequestConfig, SingleTableMixin
 from customers import services
 from customers.filters import CustomerFilter
 from customers.forms import CustomerAccountForm, ResellerChoiceForm
-from customers.selectors import customer_detail, customer_list, customer_of_admin
+from customers.selectors import customer_detail, customer_list
 from customers.tables import CustomerTable
 from partners.selectors import active_partner_organizations
 from portal.forms import add_service_errors
-from portal.scoping import org_scope, unscoped
 from portal.sealing import stash_in_session, take_from_session
 from portal.tables import ExportMixin
 from portal.views import OrgListView, OrgView
@@ -211,29 +209,18 @@ class SetupInfoView(CustomerMixin, TemplateView):
 class CustomerAreaView(TemplateView):
     """The customer's own admin account: its company and subscriptions, read-only.
 
-    The tenant here is the customer itself, resolved from the logged-in user in one place.
+    The tenant here is the customer itself: customers.middleware.CustomerAreaMiddleware
+    resolves it from the logged-in user and runs this view in its scope.
     """
 
+    customer_area = True
     template_name = "customers/customer_area.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        with unscoped("resolving the customer an admin account belongs to"):
-            customer = customer_of_admin(user=request.user)
-        if customer is None:
-            raise Http404
-        with org_scope(customer):
-            response = super().dispatch(request, *args, customer=customer, **kwargs)
-            if hasattr(response, "render"):
-                response.render()  # lazy templates must query inside the scope
-        return response
 
     def get_context_data(self, **kwargs):
         from subscriptions.selectors import subscription_list
 
         context = super().get_context_data(**kwargs)
-        customer = kwargs["customer"]
+        customer = self.request.customer
         context["customer"] = customer
         context["subscriptions"] = subscription_list(customer=customer).select_related(
             "customer__provider"

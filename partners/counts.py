@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count
 
 from partners.models import Organization
+from portal.scoping import unscoped
 
 
 def _counts_version_key(provider_id: int) -> str:
@@ -33,21 +34,23 @@ def reseller_counts(*, provider: Organization, reseller_ids) -> dict[int, tuple[
     counts = {rid: found[key] for rid, key in keys.items() if key in found}
     missing = [rid for rid in keys if rid not in counts]
     if missing:
-        customers = dict(
-            Customer._base_manager.filter(provider=provider, reseller_id__in=missing)
-            .order_by()
-            .values_list("reseller_id")
-            .annotate(n=Count("pk"))
-        )
-        subscriptions = dict(
-            Subscription._base_manager.filter(
-                customer__provider=provider, customer__reseller_id__in=missing
+        # The provider's own figures, cached for whichever of its pages asks.
+        with unscoped("a provider's counts per reseller"):
+            customers = dict(
+                Customer.objects.filter(provider=provider, reseller_id__in=missing)
+                .order_by()
+                .values_list("reseller_id")
+                .annotate(n=Count("pk"))
             )
-            .exclude(status=Subscription.Status.CANCELLED)
-            .order_by()
-            .values_list("customer__reseller_id")
-            .annotate(n=Count("pk"))
-        )
+            subscriptions = dict(
+                Subscription.objects.filter(
+                    customer__provider=provider, customer__reseller_id__in=missing
+                )
+                .exclude(status=Subscription.Status.CANCELLED)
+                .order_by()
+                .values_list("customer__reseller_id")
+                .annotate(n=Count("pk"))
+            )
         fresh = {rid: (customers.get(rid, 0), subscriptions.get(rid, 0)) for rid in missing}
         cache.set_many(
             {keys[rid]: value for rid, value in fresh.items()}, settings.LIST_COUNT_CACHE_SECONDS

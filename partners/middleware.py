@@ -2,12 +2,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 
 from partners.selectors import membership_for
-from portal.scoping import activate, deactivate
+from portal.scoping import ScopeMiddleware
 
 LAST_ORG_SESSION_KEY = "last_org"
 
 
-class OrganizationMiddleware:
+class OrganizationMiddleware(ScopeMiddleware):
     """Resolve the acting organization from the URL and run the view inside its scope.
 
     Every URL under /orgs/<org_slug>/ belongs to one organization. Non-members and
@@ -16,17 +16,9 @@ class OrganizationMiddleware:
     lazily rendered TemplateResponse, is complete.
     """
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
     def __call__(self, request):
         request.org = request.membership = None
-        try:
-            return self.get_response(request)
-        finally:
-            token = getattr(request, "_scope_token", None)
-            if token is not None:
-                deactivate(token)
+        return super().__call__(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         slug = view_kwargs.get("org_slug")
@@ -38,7 +30,7 @@ class OrganizationMiddleware:
         if membership is None:
             raise Http404
         request.org, request.membership = membership.organization, membership
-        request._scope_token = activate(request.org)
+        self.enter(request, request.org)
         if request.session.get(LAST_ORG_SESSION_KEY) != slug:
             request.session[LAST_ORG_SESSION_KEY] = slug
         return None

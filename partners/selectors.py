@@ -13,7 +13,6 @@ from partners.models import (
     TeamInvitation,
 )
 from portal.models import User
-from portal.tokens import token_digest
 
 
 def membership_for(*, user: User, org_slug: str) -> Membership | None:
@@ -48,15 +47,11 @@ def team_invitation_list(*, org: Organization) -> QuerySet[TeamInvitation]:
     )
 
 
-def team_invitation_by_token(*, token: str) -> TeamInvitation | None:
-    """Look up an invitation by the secret in its link. Call inside `unscoped(...)`:
-    holding the link is what authorises reading it."""
-    return team_invitation_by_digest(digest=token_digest(token))
-
-
 def team_invitation_by_digest(*, digest: str) -> TeamInvitation | None:
-    """The same, from the digest a session keeps (never the token itself). The lookup
-    is an exact match on a unique index: no secret is compared in Python."""
+    """An invitation by its link token's digest (portal/links.py keeps the digest in the
+    session, never the token). Call inside `unscoped(...)`: holding the link is what
+    authorises reading it. The lookup is an exact match on a unique index: no secret is
+    compared in Python."""
     return (
         TeamInvitation.objects.select_related("organization", "invited_by")
         .filter(token_digest=digest)
@@ -134,13 +129,8 @@ def incoming_request_list(*, org: Organization) -> QuerySet[PartnershipRequest]:
     )
 
 
-def partnership_request_by_token(*, token: str) -> PartnershipRequest | None:
-    """Call inside `unscoped(...)`: holding the link is what authorises reading it."""
-    return partnership_request_by_digest(digest=token_digest(token))
-
-
 def partnership_request_by_digest(*, digest: str) -> PartnershipRequest | None:
-    """The same, from the digest the session keeps after the link was opened."""
+    """A request by its link token's digest, as team_invitation_by_digest."""
     return PartnershipRequest.objects.select_related("provider").filter(token_digest=digest).first()
 
 

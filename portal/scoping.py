@@ -1,12 +1,12 @@
 """Tenant scoping: the one place that decides which rows a request may touch.
 
-The acting tenant (an organization today, a customer later) lives in a context
-variable set by `partners.middleware.OrganizationMiddleware` for the length of a
-request. Every model holding tenant data uses `ScopedManager` as its default
-manager: its querysets are filtered by the model's own `visible_to(tenant)` rule,
-and building one with no scope active raises, so a forgotten filter fails loudly
-instead of leaking another company's data.
-"""
+The acting tenant (an organization, or a customer in its own area) lives in a context
+variable set by a `ScopeMiddleware` (partners' OrganizationMiddleware, customers'
+CustomerAreaMiddleware) for the length of a request; views never enter one by hand.
+Every model holding tenant data uses `ScopedManager` as its default manager: its
+querysets are filtered by the model's own `visible_to(tenant)` rule, and building one
+with no scope active raises, so a forgotten filter fails loudly instead of leaking
+another company's data. `unscoped(reason)` is the one way out."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +37,10 @@ def org_scope(tenant: object) -> Iterator[None]:
 
 @contextmanager
 def unscoped(reason: str) -> Iterator[None]:
-    """Explicit, greppable escape hatch for code that spans tenants (admin, commands, outbox)."""
+    """The one way out of the scope, explicit and greppable, for code that spans tenants
+    (admin, commands, outbox, uniqueness checks, tests). Querysets built inside the block
+    stay unfiltered wherever they are evaluated, so keep the block to the query that needs
+    it. Migrations need none: historical models carry plain managers."""
     if not reason:
         raise ValueError("unscoped() needs a reason")
     token = _scope.set(_UNSCOPED)
@@ -72,3 +75,25 @@ def activate(tenant: object):
 
 def deactivate(token) -> None:
     _scope.reset(token)
+
+
+class ScopeMiddleware:
+    """Base of the middlewares that resolve a request's tenant. A subclass's process_view
+    calls `enter(request, tenant)`; the scope then lasts until the response, a lazily
+    rendered TemplateResponse included, is complete. At most one of them enters per
+    request, and whichever finishes first leaves the scope."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        finally:
+            token = request.__dict__.pop("_scope_token", None)
+            if token is not None:
+                deactivate(token)
+
+    @staticmethod
+    def enter(request, tenant: object) -> None:
+        request._scope_token = activate(tenant)

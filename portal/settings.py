@@ -83,8 +83,10 @@ MIDDLEWARE = [
     "portal.middleware.PasswordChangeRequiredMiddleware",
     "portal.middleware.SealedSessionMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Last: resolves the acting organization and runs the view inside its tenant scope.
+    # Last: resolve the acting tenant (an organization, or a customer in its own area)
+    # and run the view inside its scope.
     "partners.middleware.OrganizationMiddleware",
+    "customers.middleware.CustomerAreaMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"

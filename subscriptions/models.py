@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Customer, customer_visibility
 from partners.models import Organization, Partnership
 from portal.models import TimeStamped
-from portal.scoping import ScopedManager
+from portal.scoping import ScopedManager, unscoped
 
 
 class Offer(TimeStamped):
@@ -207,9 +207,10 @@ class Subscription(TimeStamped):
         rule = customer_visibility(tenant, prefix=f"{prefix}customer__")
         if isinstance(tenant, Customer):
             return rule
-        partnered = Partnership._base_manager.filter(
-            provider=OuterRef(f"{prefix}customer__provider"), reseller=tenant, ended_at=None
-        )
+        with unscoped("the partnership subquery of the visibility rule"):
+            partnered = Partnership.objects.filter(
+                provider=OuterRef(f"{prefix}customer__provider"), reseller=tenant, ended_at=None
+            )
         named = Q(**{f"{prefix}reseller": tenant}) | Q(**{f"{prefix}support_contact": tenant})
         return rule | (named & Q(Exists(partnered)))
 

@@ -13,8 +13,10 @@ from django.db import migrations
 def drop_customer_admin_proofs(apps, schema_editor):
     Customer = apps.get_model("customers", "Customer")
     MailboxProof = apps.get_model("partners", "MailboxProof")
-    admins = Customer._base_manager.exclude(admin_user=None).values("admin_user_id")
-    MailboxProof._base_manager.filter(email_address__user_id__in=admins).delete()
+    # Historical models carry plain managers (ScopedManager is not used in migrations),
+    # so `objects` here spans every tenant; no scope is needed or applied.
+    admins = Customer.objects.exclude(admin_user=None).values("admin_user_id")
+    MailboxProof.objects.filter(email_address__user_id__in=admins).delete()
 
 
 class Migration(migrations.Migration):

@@ -7,7 +7,8 @@ from django.db.models import F
 
 def fill(apps, schema_editor):
     AuditEvent = apps.get_model("partners", "AuditEvent")
-    events = AuditEvent._base_manager
+    # A historical model's `objects` is a plain manager: every tenant's rows.
+    events = AuditEvent.objects
     events.filter(organization__kind="provider", provider=None).update(
         provider_id=F("organization_id")
     )

@@ -28,9 +28,11 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 
+# Historical models (apps.get_model) carry plain managers, never ScopedManager: their
+# `objects` spans every tenant, as a migration must.
 def link_before_signup(model):
     return Exists(
-        model._base_manager.filter(
+        model.objects.filter(
             email__iexact=OuterRef("email"), created_at__lte=OuterRef("user__date_joined")
         )
     )
@@ -65,11 +67,11 @@ def unverify_link_signups(apps, schema_editor):
     # semi-join and probe every request for each of a million addresses (minutes, not 1 s).
     suspects: dict[int, int] = {}
     for model in (PartnershipRequest, TeamInvitation):
-        verified = EmailAddress._base_manager.filter(verified=True)
+        verified = EmailAddress.objects.filter(verified=True)
         suspects.update(verified.filter(link_before_signup(model)).values_list("pk", "user_id"))
     pks = list(suspects)
     for start in range(0, len(pks), 1000):
-        EmailAddress._base_manager.filter(pk__in=pks[start : start + 1000]).update(verified=False)
+        EmailAddress.objects.filter(pk__in=pks[start : start + 1000]).update(verified=False)
     end_sessions(apps, set(suspects.values()))
 
     # One INSERT ... SELECT: a million verified addresses must not pass through Python.

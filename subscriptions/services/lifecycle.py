@@ -17,6 +17,7 @@ from partners.services import partnerships
 from partners.services.partnerships import notify_admins
 from portal.locking import bounded_atomic, lock_one
 from portal.models import User
+from portal.scoping import unscoped
 from subscriptions.models import Offer, Subscription, SubscriptionEvent
 from subscriptions.services.orders import check_active_partner, renewal_date
 
@@ -35,9 +36,10 @@ def end_partnership(
     """
     partnership = partnerships.end_partnership(org=org, actor=actor, partnership=partnership)
     customers = end_delegations(org=org, actor=actor, partnership=partnership)
-    Subscription._base_manager.filter(
-        customer__provider=partnership.provider, support_contact=partnership.reseller
-    ).update(support_contact=None, version=F("version") + 1, updated_at=timezone.now())
+    with unscoped("the provider's subscriptions the ended partner supported"):
+        Subscription.objects.filter(
+            customer__provider=partnership.provider, support_contact=partnership.reseller
+        ).update(support_contact=None, version=F("version") + 1, updated_at=timezone.now())
     return partnership, customers
 
 
@@ -76,12 +78,13 @@ def _history(
 
 def _locked(subscription: Subscription) -> Subscription:
     """The row as it is now, locked until the transaction ends (one change at a time)."""
-    return lock_one(
-        Subscription._base_manager.select_related(
-            "customer__provider", "customer__reseller", "offer", "reseller"
-        ),
-        pk=subscription.pk,
-    )
+    with unscoped("the subscription's row, locked for the change"):
+        return lock_one(
+            Subscription.objects.select_related(
+                "customer__provider", "customer__reseller", "offer", "reseller"
+            ),
+            pk=subscription.pk,
+        )
 
 
 def _already_done(current: Subscription, version: int | None, done: bool) -> bool:
@@ -243,24 +246,27 @@ def add_licenses(
 ) -> Subscription:
     """Add licenses to however many there are now: one relative UPDATE, so additions made
     at the same time all count. The same form posted twice (its key) adds them once."""
-    done = SubscriptionEvent._base_manager.filter(
-        subscription_id=subscription.pk, idempotency_key=idempotency_key
-    )
+    # Built unscoped, so it stays unfiltered each time it is asked again below.
+    with unscoped("replaying a form by its idempotency key"):
+        done = SubscriptionEvent.objects.filter(
+            subscription_id=subscription.pk, idempotency_key=idempotency_key
+        )
     if done.exists():
         return _locked(subscription)
     # The offer's maximum is checked in the same statement as the addition.
     most = Subquery(Offer.objects.filter(pk=OuterRef("offer_id")).values("max_licenses")[:1])
     try:
         with transaction.atomic():
-            added = Subscription._base_manager.filter(
-                pk=subscription.pk,
-                status__in=[Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED],
-                quantity__lte=most - count,
-            ).update(
-                quantity=F("quantity") + count,
-                version=F("version") + 1,
-                updated_at=timezone.now(),
-            )
+            with unscoped("the subscription's own row, by its key"):
+                added = Subscription.objects.filter(
+                    pk=subscription.pk,
+                    status__in=[Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED],
+                    quantity__lte=most - count,
+                ).update(
+                    quantity=F("quantity") + count,
+                    version=F("version") + 1,
+                    updated_at=timezone.now(),
+                )
             current = _locked(subscription)
             if added:
                 new = current.quantity

@@ -17,6 +17,7 @@ from partners.counts import forget_reseller_counts
 from partners.models import Organization
 from portal.locking import bounded_atomic, key_lock, share_lock
 from portal.models import User
+from portal.scoping import unscoped
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
 
 TERM_LENGTH = {
@@ -167,7 +168,8 @@ def add_subscriptions(
     Incentive credit is never lost silently: for a customer delegated to a reseller, an
     order without an incentive reseller needs an explicit confirmation.
     """
-    existing = Order._base_manager.filter(provider=provider, idempotency_key=idempotency_key)
+    with unscoped("replaying an order by its idempotency key"):
+        existing = Order.objects.filter(provider=provider, idempotency_key=idempotency_key)
     if existing.exists():
         return existing.get()
     if customer.provider_id != provider.pk:

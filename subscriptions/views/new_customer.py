@@ -11,7 +11,7 @@ from django_countries.fields import Country
 from formtools.wizard.views import SessionWizardView
 
 from customers.forms import CustomerDetailsForm
-from customers.models import Customer
+from customers.selectors import customer_by_idempotency_key
 from customers.views import stash_setup_info
 from partners.selectors import active_partner_organizations
 from portal.ratelimit import RateLimitedWizardSubmitMixin
@@ -92,9 +92,7 @@ class NewCustomerWizard(RateLimitedWizardSubmitMixin, OrgView, SessionWizardView
             messages.info(request, _("The new customer was cancelled. Nothing was saved."))
             return redirect(self.org_url("customers:list"))
         key = _uuid(request.POST.get("review-idempotency_key"))
-        replayed = key and (
-            Customer._base_manager.filter(provider=request.org, idempotency_key=key).first()
-        )
+        replayed = key and customer_by_idempotency_key(provider=request.org, idempotency_key=key)
         if replayed:
             # A second Submit (double click, reload): the customer exists once.
             return redirect(self.org_url("customers:setup-info", pk=replayed.pk))

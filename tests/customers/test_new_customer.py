@@ -127,9 +127,8 @@ def idempotency_key(review) -> str:
 def counts() -> dict:
     with unscoped("count what the wizard wrote"):
         return {
-            model.__name__: model._base_manager.count()
-            for model in (Customer, Order, Subscription, User)
-        } | {"AuditEvent": AuditEvent._base_manager.exclude(verb__startswith="login.").count()}
+            model.__name__: model.objects.count() for model in (Customer, Order, Subscription, User)
+        } | {"AuditEvent": AuditEvent.objects.exclude(verb__startswith="login.").count()}
 
 
 def to_review(client, org, step1: dict, step2: dict):
@@ -157,7 +156,7 @@ def create_through_wizard(client, org, step2: dict, **changes) -> tuple[Customer
     done = submit(client, org, review)
     assert done.status_code == 302, text(done)[:3000]
     with unscoped("the customer just created"):
-        customer = Customer._base_manager.get(domain=DOMAIN)
+        customer = Customer.objects.get(domain=DOMAIN)
     assert done["Location"] == setup_info_url(org, customer)
     return customer, shown_password(client.get(done["Location"]))
 
@@ -242,7 +241,7 @@ def test_a_sales_agent_creates_a_delegated_customer_with_two_subscriptions(
     done = submit(sales, p1, review)
     assert done.status_code == 302
     with unscoped("assert"):
-        customer = Customer._base_manager.select_related("admin_user").get(domain=DOMAIN)
+        customer = Customer.objects.select_related("admin_user").get(domain=DOMAIN)
     assert done["Location"] == setup_info_url(p1, customer)
     assert f"{SETUP_INFO_SESSION_KEY}:{customer.pk}" in sales.session[SEALED_SESSION_KEY]
 
@@ -275,12 +274,12 @@ def test_a_sales_agent_creates_a_delegated_customer_with_two_subscriptions(
         assert customer.reseller == partner
         assert customer.created_by == world.provider_sales
         assert customer.company_name == "Adatum Corporation"
-        order = Order._base_manager.get(customer=customer)
+        order = Order.objects.get(customer=customer)
         assert order.provider == p1 and order.created_by == world.provider_sales
         subscriptions = {
-            s.offer: s for s in Subscription._base_manager.filter(customer=customer, order=order)
+            s.offer: s for s in Subscription.objects.filter(customer=customer, order=order)
         }
-        events = list(AuditEvent._base_manager.select_related("organization"))
+        events = list(AuditEvent.objects.select_related("organization"))
     assert {o: s.quantity for o, s in subscriptions.items()} == {
         offers.basic: 7,
         offers.premium: 25,
@@ -306,7 +305,7 @@ def test_a_sales_agent_creates_a_delegated_customer_with_two_subscriptions(
     # The plaintext is stored nowhere: not in any column, any audit line, any email...
     with unscoped("search every row for the plaintext"):
         for model in (Customer, User, AuditEvent, OutboundEmail):
-            for row in model._base_manager.values():
+            for row in model.objects.values():
                 assert password not in str(row), model.__name__
     # ...and not in the session once the Setup info page has shown it.
     for session in Session.objects.all():
@@ -336,9 +335,9 @@ def test_a_customer_without_a_reseller_is_managed_by_the_provider(world, offers,
         customer.refresh_from_db()
         assert customer.reseller is None
         assert list(
-            Subscription._base_manager.filter(customer=customer).values_list("reseller", flat=True)
+            Subscription.objects.filter(customer=customer).values_list("reseller", flat=True)
         ) == [None]
-        assert AuditEvent._base_manager.get(verb="customer.created").reseller is None
+        assert AuditEvent.objects.get(verb="customer.created").reseller is None
 
 
 # ------------------------------------------------------------------------------
@@ -437,7 +436,7 @@ def test_a_double_submit_creates_the_customer_once(world, offers, sales):
     second = submit(sales, p1, review)
 
     with unscoped("assert"):
-        customer = Customer._base_manager.get(domain=DOMAIN)
+        customer = Customer.objects.get(domain=DOMAIN)
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"] == setup_info_url(p1, customer)
     after = counts()
@@ -859,7 +858,7 @@ def test_a_provider_admin_can_add_a_customer(world, offers, client_for):
     customer, password = create_through_wizard(admin, world.provider, lines((offers.teams, 9)))
     assert password
     with unscoped("assert"):
-        assert Customer._base_manager.get(pk=customer.pk).created_by == world.provider_admin
+        assert Customer.objects.get(pk=customer.pk).created_by == world.provider_admin
 
 
 # ------------------------------------------------------------------------------
@@ -985,4 +984,4 @@ def test_the_wizard_steps_run_a_bounded_number_of_queries(
         info = sales.get(done["Location"])
     assert "Setup info" in text(info)
     with unscoped("assert"):
-        assert Subscription._base_manager.count() == offer_count
+        assert Subscription.objects.count() == offer_count

@@ -40,7 +40,7 @@ def test_staff_render_every_changelist_and_change_form(world, client_for):
         info = (model._meta.app_label, model._meta.model_name)
         assert client.get(reverse("admin:{}_{}_changelist".format(*info))).status_code == 200, info
         with unscoped("admin test"):
-            obj = model._base_manager.first()
+            obj = model.objects.first()
         assert obj is not None, info
         page = client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk]))
         assert page.status_code == 200, info

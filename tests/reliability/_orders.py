@@ -88,20 +88,20 @@ def counts() -> dict:
     """Everything an order can write, by table."""
     with unscoped("count what orders wrote"):
         return {
-            "customers": Customer._base_manager.count(),
-            "delegations": Customer._base_manager.exclude(reseller=None).count(),
-            "users": User._base_manager.count(),
-            "orders": Order._base_manager.count(),
-            "subscriptions": Subscription._base_manager.count(),
-            "history": SubscriptionEvent._base_manager.count(),
-            "outbox": OutboundEmail._base_manager.count(),
-            "activity": AuditEvent._base_manager.exclude(verb__startswith="login.").count(),
+            "customers": Customer.objects.count(),
+            "delegations": Customer.objects.exclude(reseller=None).count(),
+            "users": User.objects.count(),
+            "orders": Order.objects.count(),
+            "subscriptions": Subscription.objects.count(),
+            "history": SubscriptionEvent.objects.count(),
+            "outbox": OutboundEmail.objects.count(),
+            "activity": AuditEvent.objects.exclude(verb__startswith="login.").count(),
         }
 
 
 def activity(verb: str) -> int:
     with unscoped("count activity entries"):
-        return AuditEvent._base_manager.filter(verb=verb).count()
+        return AuditEvent.objects.filter(verb=verb).count()
 
 
 def org_url(org, name: str, **kwargs) -> str:
@@ -138,7 +138,7 @@ def shop(world):
 
 def fresh(subscription: Subscription) -> Subscription:
     with unscoped("read back"):
-        return Subscription._base_manager.get(pk=subscription.pk)
+        return Subscription.objects.get(pk=subscription.pk)
 
 
 def offer_ids(*offers: Offer) -> list[int]:

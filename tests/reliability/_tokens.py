@@ -108,11 +108,11 @@ def rows() -> dict[str, int]:
     """Row counts of everything accepting a link could write."""
     with unscoped("row counts"):
         return {
-            "partnerships": Partnership._base_manager.count(),
-            "memberships": Membership._base_manager.count(),
-            "answered": PartnershipRequest._base_manager.exclude(state="pending").count(),
-            "accepted_invitations": TeamInvitation._base_manager.exclude(accepted_at=None).count(),
-            "activity": AuditEvent._base_manager.exclude(verb__startswith="login.").count(),
+            "partnerships": Partnership.objects.count(),
+            "memberships": Membership.objects.count(),
+            "answered": PartnershipRequest.objects.exclude(state="pending").count(),
+            "accepted_invitations": TeamInvitation.objects.exclude(accepted_at=None).count(),
+            "activity": AuditEvent.objects.exclude(verb__startswith="login.").count(),
         }
 
 

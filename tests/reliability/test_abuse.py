@@ -145,7 +145,7 @@ def test_the_11th_order_submit_in_a_minute_is_refused(
     assert response.status_code == 429 and TOO_MANY in response.content.decode()
     assert rows() == before
     with unscoped("count"):
-        assert Order._base_manager.filter(customer=customer).count() == 10
+        assert Order.objects.filter(customer=customer).count() == 10
     # Another user of the same provider still has their own budget.
     other = client_for(world.provider_admin).post(
         url, {"idempotency_key": str(uuid.uuid4()), f"offer_{offer.pk}": 1, "reseller": ""}
@@ -169,7 +169,7 @@ def test_only_the_wizards_final_submit_counts(world, settings, rate_limits_on, c
     assert second.status_code == 429
     assert rows() == before
     with unscoped("count"):
-        assert not Customer._base_manager.filter(domain="second.example").exists()
+        assert not Customer.objects.filter(domain="second.example").exists()
 
 
 def test_guessing_invitation_links_is_slowed_per_ip(world, settings, rate_limits_on):

@@ -471,7 +471,7 @@ def _submitted(client, world, offers):
     done = submit(client, world.provider, review)
     assert done.status_code == 302
     with unscoped("the customer just created"):
-        customer = Customer._base_manager.get(domain=DOMAIN)
+        customer = Customer.objects.get(domain=DOMAIN)
     return customer, done["Location"]
 
 

@@ -2,7 +2,7 @@
 what, the cancellation window, concurrent edits, and the Subscriptions page.
 
 Real PostgreSQL through the Django test client; nothing mocked. Tenant rows are read
-through `_base_manager` (or inside `unscoped`) so the assertions see the database as it is.
+inside `unscoped` so the assertions see the database as it is.
 """
 
 import datetime
@@ -138,13 +138,15 @@ def sub_url(org, name, subscription) -> str:
 
 
 def fresh(subscription) -> Subscription:
-    return Subscription._base_manager.get(pk=subscription.pk)
+    with unscoped("test: read the database as it is"):
+        return Subscription.objects.get(pk=subscription.pk)
 
 
 def events(subscription):
-    return list(
-        SubscriptionEvent._base_manager.filter(subscription_id=subscription.pk).order_by("pk")
-    )
+    with unscoped("test: read the database as it is"):
+        return list(
+            SubscriptionEvent.objects.filter(subscription_id=subscription.pk).order_by("pk")
+        )
 
 
 def snapshot(subscription) -> dict:
@@ -158,12 +160,13 @@ def snapshot(subscription) -> dict:
         "offer": s.offer_id,
         "term": s.term,
         "version": s.version,
-        "events": SubscriptionEvent._base_manager.filter(subscription_id=s.pk).count(),
+        "events": len(events(s)),
     }
 
 
 def update(subscription, **fields) -> None:
-    Subscription._base_manager.filter(pk=subscription.pk).update(**fields)
+    with unscoped("test: read the database as it is"):
+        Subscription.objects.filter(pk=subscription.pk).update(**fields)
 
 
 def flashes(response) -> list[str]:
@@ -177,11 +180,13 @@ def act(client, org, name, subscription, version=None, **data):
 
 
 def count_orders() -> int:
-    return Order._base_manager.count()
+    with unscoped("test: read the database as it is"):
+        return Order.objects.count()
 
 
 def count_subscriptions() -> int:
-    return Subscription._base_manager.count()
+    with unscoped("test: read the database as it is"):
+        return Subscription.objects.count()
 
 
 # ------------------------------------------------------------------------------
@@ -227,9 +232,11 @@ def test_adding_subscriptions_creates_them_atomically_with_history_and_incentive
     )
     assert "2 new subscription(s) added for Adatum Corp." in flashes(response)
     assert count_orders() == orders + 1 and count_subscriptions() == subs + 2
-    order = Order._base_manager.latest("pk")
+    with unscoped("test: read the database as it is"):
+        order = Order.objects.latest("pk")
     assert order.customer_id == shop.customer.pk and order.created_by == world.provider_admin
-    created = {s.offer_id: s for s in Subscription._base_manager.filter(order=order)}
+    with unscoped("test: read the database as it is"):
+        created = {s.offer_id: s for s in Subscription.objects.filter(order=order)}
     premium, standard = created[shop.premium.pk], created[shop.standard.pk]
     assert (premium.quantity, standard.quantity) == (3, 10)
     assert premium.reseller_id == standard.reseller_id == shop.r2.pk
@@ -337,7 +344,8 @@ def test_the_service_refuses_an_inactive_offer_or_a_non_partner_and_writes_nothi
                     idempotency_key=uuid.uuid4(),
                 )
             assert text in " ".join(exc.value.messages)
-    assert Order._base_manager.count() == 0
+    with unscoped("test: read the database as it is"):
+        assert Order.objects.count() == 0
 
 
 def test_a_delegated_customers_order_without_incentive_reseller_needs_explicit_confirmation(
@@ -356,7 +364,8 @@ def test_a_delegated_customers_order_without_incentive_reseller_needs_explicit_c
     response = client.post(add, {**data, "confirm_no_incentive": "on"}, follow=True)
     assert "1 new subscription(s) added for Adatum Corp." in flashes(response)
     assert count_orders() == orders + 1
-    created = Subscription._base_manager.get(offer=shop.premium, customer=shop.customer)
+    with unscoped("test: read the database as it is"):
+        created = Subscription.objects.get(offer=shop.premium, customer=shop.customer)
     assert created.reseller_id is None
     assert events(created)[0].changes == {"licenses": 4, "reseller": None}
 
@@ -370,7 +379,8 @@ def test_a_customer_without_reseller_can_order_with_none_and_no_confirmation(
         follow=True,
     )
     assert "1 new subscription(s) added for Coho Winery." in flashes(response)
-    created = Subscription._base_manager.get(customer=shop.plain_customer)
+    with unscoped("test: read the database as it is"):
+        created = Subscription.objects.get(customer=shop.plain_customer)
     assert created.reseller_id is None and created.quantity == 1
 
 

@@ -28,6 +28,7 @@ from customers.models import Customer
 from partners.models import AuditEvent, Membership, Organization, Partnership
 from portal.management.commands.seed_demo import OFFERS
 from portal.models import User
+from portal.scoping import unscoped
 from portal.sign_in_domain import customer_admin_address
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
 
@@ -301,13 +302,14 @@ class Command(BaseCommand):
         orgs = Organization.objects.filter(slug__startswith=SLUG_PREFIX)
         providers = orgs.filter(kind=Organization.Kind.PROVIDER)
         # Seeded rows only: customers a load run adds (wizard) are not part of the size.
-        seeded = Customer._base_manager.filter(provider__in=providers, idempotency_key__isnull=True)
-        return {
-            "providers": providers.count(),
-            "resellers": orgs.filter(kind=Organization.Kind.RESELLER).count(),
-            "customers": seeded.count(),
-            "subscriptions": Subscription._base_manager.filter(customer__in=seeded).count(),
-        }
+        with unscoped("seed_scale sizes the whole data set"):
+            seeded = Customer.objects.filter(provider__in=providers, idempotency_key__isnull=True)
+            return {
+                "providers": providers.count(),
+                "resellers": orgs.filter(kind=Organization.Kind.RESELLER).count(),
+                "customers": seeded.count(),
+                "subscriptions": Subscription.objects.filter(customer__in=seeded).count(),
+            }
 
     def print_logins(self, providers: int, resellers: int) -> None:
         self.stdout.write(f"Logins (password {PASSWORD}):")
