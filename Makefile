@@ -73,6 +73,7 @@ test: $(STAMP)
 	fi; \
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && \
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null && \
+	$(BIN)/lint-imports --no-cache && \
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # The load test of issue 7 (RELIABILITY.md §7), not part of `make test`: gunicorn, a Celery

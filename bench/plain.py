@@ -6,11 +6,10 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template import engines
 
-from customers.selectors import customer_detail, customer_list
+from customers.selectors import customer_detail
 from partners.audit import changes, describe
-from partners.counts import reseller_counts
 from partners.selectors import activity_list, partner_reseller_list
-from subscriptions.selectors import subscription_list
+from subscriptions.selectors import customer_table, reseller_counts, subscription_list
 
 ROWS = 25
 
@@ -57,7 +56,7 @@ def _page(template, rows, request):
 
 
 def customers(request, org_slug):
-    rows = customer_list(org=request.org).order_by("company_name", "pk")[:ROWS]
+    rows = customer_table(org=request.org).order_by("company_name", "pk")[:ROWS]
     return _page(CUSTOMERS, list(rows), request)
 
 

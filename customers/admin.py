@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from customers.models import Customer
 from portal.admin_links import linked
+from subscriptions.admin import SubscriptionInline
 
 
 @admin.register(Customer)
@@ -25,6 +26,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "reseller__name",
     ]
     date_hierarchy = "created_at"
+    inlines = [SubscriptionInline]
     list_select_related = ["provider", "reseller"]
     # Who may administer the customer changes only through the portal's reseller
     # relationship pages (rules and activity log); the sign-in prefix is the admin
@@ -44,8 +46,3 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def get_inlines(self, request, obj):
-        from subscriptions.admin import SubscriptionInline
-
-        return [SubscriptionInline]

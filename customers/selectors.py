@@ -1,8 +1,7 @@
 """Reads for customers. Visibility (provider, delegated reseller, the customer itself) is
 the Customer model's own rule, applied by the scoped manager; selectors narrow further."""
 
-from django.db.models import FETCH_RAISE, Count, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import FETCH_RAISE, QuerySet
 
 from customers.models import Customer
 from partners.models import Organization, Partnership
@@ -11,31 +10,12 @@ from portal.scoping import unscoped
 from portal.sign_in_domain import customer_admin_address
 
 
-def live_subscription_count(customer_ref: str = "pk"):
-    """Subscriptions (not cancelled) of the customer at `customer_ref`, as a subquery: it
-    runs for the rows of the page only, where a JOIN ... GROUP BY would first count the
-    subscriptions of every customer in the list (and make COUNT(*) join them too)."""
-    from subscriptions.models import Subscription
-
-    # Unscoped: the outer query is scoped, and its rows' subscriptions are theirs to count.
-    with unscoped("subscriptions of customers the outer query already scoped"):
-        subscriptions = Subscription.objects.filter(customer=OuterRef(customer_ref))
-    live = (
-        subscriptions.exclude(status=Subscription.Status.CANCELLED)
-        .order_by()
-        .values("customer")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(live), 0)
-
-
 def customer_list(*, org: Organization) -> QuerySet[Customer]:
-    """The customers an organization works with: its own (provider) or delegated (reseller)."""
+    """The customers an organization works with: its own (provider) or delegated (reseller).
+    The Customers page counts their subscriptions too: `subscriptions.selectors.customer_table`."""
     return (
         Customer.objects.filter(Customer.visible_to(org))
         .select_related("provider", "reseller")
-        .annotate(subscription_count=live_subscription_count())
         .fetch_mode(FETCH_RAISE)  # a page that needs more must say so here, not N+1
     )
 

@@ -19,6 +19,8 @@ from portal.forms import add_service_errors
 from portal.sealing import stash_in_session, take_from_session
 from portal.tables import ExportMixin
 from portal.views import OrgListView, OrgView
+from subscriptions.selectors import customer_table, subscription_list
+from subscriptions.tables import CustomerSubscriptionTable
 
 # The Setup info page reads the one-time password from the session once, then forgets
 # it. It is kept there sealed (portal/sealing.py), under this name and the customer's id,
@@ -52,7 +54,7 @@ class CustomerListView(OrgListView, ExportMixin, SingleTableMixin, FilterView):
     export_name = "customers"
 
     def get_queryset(self):
-        return customer_list(org=self.request.org)
+        return customer_table(org=self.request.org)
 
     def get_table_kwargs(self):
         # A provider's own customers all have it as provider; the column is for resellers.
@@ -95,8 +97,6 @@ class CustomerRowView(CustomerMixin, TemplateView):
         return [self.template_name]
 
     def get_context_data(self, **kwargs):
-        from subscriptions.selectors import subscription_list
-
         context = super().get_context_data(**kwargs)
         context["subscriptions"] = list(subscription_list(customer=self.get_customer())[:5])
         return context
@@ -109,9 +109,6 @@ class CustomerDetailView(CustomerMixin, TemplateView):
     template_name = "customers/customer_detail.html"
 
     def get_context_data(self, **kwargs):
-        from subscriptions.selectors import subscription_list
-        from subscriptions.tables import CustomerSubscriptionTable
-
         table = CustomerSubscriptionTable(subscription_list(customer=self.get_customer()))
         RequestConfig(self.request, paginate={"per_page": 25}).configure(table)
         return super().get_context_data(subscriptions=table, **kwargs)
@@ -216,8 +213,6 @@ class CustomerAreaView(TemplateView):
     template_name = "customers/customer_area.html"
 
     def get_context_data(self, **kwargs):
-        from subscriptions.selectors import subscription_list
-
         context = super().get_context_data(**kwargs)
         customer = self.request.customer
         context["customer"] = customer

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from partners.audit import KINDS
 from partners.models import AuditEvent, Membership, Partnership
 from portal.forms import FastSelect
+from portal.models import User
 
 
 class MemberFilter(django_filters.FilterSet):
@@ -53,8 +54,6 @@ RECENT_ACTORS_FROM = 1000
 
 
 def _activity_users(request) -> QuerySet:
-    from portal.models import User
-
     org = request.org
     recent = (
         AuditEvent.objects.filter(AuditEvent.visible_to(org))

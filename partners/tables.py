@@ -8,10 +8,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.audit import changes, describe
-from partners.counts import reseller_counts
 from partners.models import AuditEvent, Membership, Partnership
 from partners.templatetags.partners import partner_id as partner_id_html
 from portal.tables import DateColumn, DateTimeColumn, LeanTemplateColumn, PortalTable
+from subscriptions.selectors import reseller_counts
 
 
 class MemberTable(PortalTable):
@@ -72,8 +72,8 @@ class PartnerResellerTable(PortalTable):
         orderable=False,
     )
     started_at = DateColumn(verbose_name=_("Partnership since"))
-    # Counted for the rows shown (partners/counts.py), so not sortable: sorting 5,000
-    # resellers by a count means counting all of them.
+    # Counted for the rows shown (subscriptions.selectors.reseller_counts), so not
+    # sortable: sorting 5,000 resellers by a count means counting all of them.
     customer_count = tables.Column(
         verbose_name=_("Customers"), accessor="reseller_id", orderable=False, empty_values=()
     )

@@ -2,7 +2,7 @@
 
 The cache holds rate-limit counters and their locks (allauth's and portal.ratelimit), the
 totals of huge lists (portal/pagination.py) and the Indirect resellers page's counts
-(partners/counts.py). With Django's own RedisCache a Redis outage makes every login and
+(reseller_counts). With Django's own RedisCache a Redis outage makes every login and
 most list pages answer 500. Here every operation fails open instead: reads miss (the lists
 count in the database), writes are dropped and `add` succeeds, so people can still sign in
 while Redis is down; each failure is logged. Failing closed would lock everyone out for

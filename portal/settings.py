@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "partners",
     "customers",
     "subscriptions",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -73,6 +74,18 @@ class Offer(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+
+# How long each term runs: a subscription renews this long after its term started.
+TERM_LENGTH = {
+    Offer.Term.ONE_MONTH: relativedelta(months=1),
+    Offer.Term.ONE_YEAR: relativedelta(years=1),
+    Offer.Term.THREE_YEARS: relativedelta(years=3),
+}
+
+
+def renewal_date(start: date, term: str) -> date:
+    return start + TERM_LENGTH[term]
 
 
 class Order(TimeStamped):
@@ -217,8 +230,6 @@ class Subscription(TimeStamped):
     @property
     def term_start(self) -> date:
         """Start of the current term: the purchase, or the last renewal."""
-        from subscriptions.services.orders import TERM_LENGTH
-
         return self.renewal_date - TERM_LENGTH[self.term]
 
     @property

@@ -1,7 +1,16 @@
-from django.db.models import FETCH_RAISE, QuerySet
+"""Reads for subscriptions, and the counts of subscriptions that pages of the apps below
+show (the Customers page, the Indirect resellers page): those apps don't know subscriptions."""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import FETCH_RAISE, Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from customers.models import Customer
+from customers.selectors import customer_list
+from partners.counts import reseller_counts_version_key
 from partners.models import Organization
+from portal.scoping import unscoped
 from subscriptions.models import Offer, Subscription, SubscriptionEvent
 
 
@@ -41,3 +50,66 @@ def subscription_history(*, subscription: Subscription) -> QuerySet[Subscription
 
 def upgrade_offers(*, subscription: Subscription) -> QuerySet[Offer]:
     return subscription.offer.upgrades.filter(is_active=True).order_by("name")
+
+
+def live_subscription_count(customer_ref: str = "pk"):
+    """Subscriptions (not cancelled) of the customer at `customer_ref`, as a subquery: it
+    runs for the rows of the page only, where a JOIN ... GROUP BY would first count the
+    subscriptions of every customer in the list (and make COUNT(*) join them too)."""
+    # Unscoped: the outer query is scoped, and its rows' subscriptions are theirs to count.
+    with unscoped("subscriptions of customers the outer query already scoped"):
+        subscriptions = Subscription.objects.filter(customer=OuterRef(customer_ref))
+    live = (
+        subscriptions.exclude(status=Subscription.Status.CANCELLED)
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(live), 0)
+
+
+def customer_table(*, org: Organization) -> QuerySet[Customer]:
+    """The Customers page: `customer_list` with each customer's live subscriptions."""
+    return customer_list(org=org).annotate(subscription_count=live_subscription_count())
+
+
+def reseller_counts(*, provider: Organization, reseller_ids) -> dict[int, tuple[int, int]]:
+    """The Indirect resellers page's counts: {reseller id: (customers delegated by the
+    provider, their live subscriptions)}.
+
+    Counting a reseller's customers costs what it has (200 at a big distributor, 30 at a
+    small one), so the answers stay in the cache until the provider's customers or
+    subscriptions change (their services call `partners.counts.forget_reseller_counts`) or
+    LIST_COUNT_CACHE_SECONDS pass. From the cache, and for the resellers it lacks, two
+    grouped queries.
+    """
+    version = cache.get(reseller_counts_version_key(provider.pk), 0)
+    keys = {rid: f"reseller-counts:{provider.pk}:{version}:{rid}" for rid in set(reseller_ids)}
+    found = cache.get_many(list(keys.values()))
+    counts = {rid: found[key] for rid, key in keys.items() if key in found}
+    missing = [rid for rid in keys if rid not in counts]
+    if missing:
+        # The provider's own figures, cached for whichever of its pages asks.
+        with unscoped("a provider's counts per reseller"):
+            customers = dict(
+                Customer.objects.filter(provider=provider, reseller_id__in=missing)
+                .order_by()
+                .values_list("reseller_id")
+                .annotate(n=Count("pk"))
+            )
+            subscriptions = dict(
+                Subscription.objects.filter(
+                    customer__provider=provider, customer__reseller_id__in=missing
+                )
+                .exclude(status=Subscription.Status.CANCELLED)
+                .order_by()
+                .values_list("customer__reseller_id")
+                .annotate(n=Count("pk"))
+            )
+        fresh = {rid: (customers.get(rid, 0), subscriptions.get(rid, 0)) for rid in missing}
+        cache.set_many(
+            {keys[rid]: value for rid, value in fresh.items()}, settings.LIST_COUNT_CACHE_SECONDS
+        )
+        counts |= fresh
+    return counts

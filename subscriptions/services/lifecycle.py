@@ -18,8 +18,8 @@ from partners.services.partnerships import notify_admins
 from portal.locking import bounded_atomic, lock_one
 from portal.models import User
 from portal.scoping import unscoped
-from subscriptions.models import Offer, Subscription, SubscriptionEvent
-from subscriptions.services.orders import check_active_partner, renewal_date
+from subscriptions.models import Offer, Subscription, SubscriptionEvent, renewal_date
+from subscriptions.services.orders import check_active_partner
 
 
 @bounded_atomic

@@ -2,33 +2,20 @@
 and new subscriptions for an existing customer.
 """
 
-from datetime import date
-
-from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from customers.services import create_customer
+from customers.services import check_reseller, create_customer
 from partners.audit import record_event
 from partners.counts import forget_reseller_counts
 from partners.models import Organization
 from portal.locking import bounded_atomic, key_lock, share_lock
 from portal.models import User
 from portal.scoping import unscoped
-from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
-
-TERM_LENGTH = {
-    Offer.Term.ONE_MONTH: relativedelta(months=1),
-    Offer.Term.ONE_YEAR: relativedelta(years=1),
-    Offer.Term.THREE_YEARS: relativedelta(years=3),
-}
-
-
-def renewal_date(start: date, term: str) -> date:
-    return start + TERM_LENGTH[term]
+from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent, renewal_date
 
 
 def _check_lines(lines: list[tuple[Offer, int]]) -> list[tuple[Offer, int]]:
@@ -144,8 +131,6 @@ def _created_history(subscriptions, actor: User, org: Organization, reseller) ->
 
 
 def check_active_partner(provider: Organization, reseller: Organization | None, field: str):
-    from customers.services import check_reseller
-
     try:
         check_reseller(provider=provider, reseller=reseller)
     except ValidationError as exc:

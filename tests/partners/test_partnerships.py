@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.sessions.models import Session
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -635,21 +634,6 @@ def test_an_ended_partnership_can_be_re_established(world, client_for):
     with unscoped("assert"):
         assert Partnership.objects.filter(ended_at=None).count() == 1
         assert Partnership.objects.count() == 2
-
-
-# ------------------------------------------------------------------------------
-# Demo data
-# ------------------------------------------------------------------------------
-def test_demo_data_has_a_partnership_and_a_pending_request():
-    call_command("seed_demo", force=True)
-    call_command("seed_demo", force=True)
-    with unscoped("assert"):
-        assert Partnership.objects.get().reseller.name == "Fabrikam Solutions"
-        pending = PartnershipRequest.objects.get()
-    assert pending.email == "pending@demo.example" and pending.is_open
-    northwind = Organization.objects.get(name="Northwind IT")
-    with unscoped("assert"):
-        assert not Partnership.objects.filter(reseller=northwind).exists()
 
 
 def test_ending_returns_support_contacts_to_the_provider_and_keeps_incentives(world, client_for):

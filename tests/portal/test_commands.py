@@ -1,46 +1,12 @@
 import pytest
-from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
-from django.urls import reverse
 
 from partners.models import Membership, Organization, TeamInvitation
-from portal.models import OutboundEmail, User
+from portal.models import OutboundEmail
 from portal.scoping import unscoped
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def test_seed_demo_refuses_without_debug(settings):
-    settings.DEBUG = False
-    with pytest.raises(CommandError, match="Refusing"):
-        call_command("seed_demo")
-    assert Organization.objects.count() == 0
-
-
-def test_seed_demo_is_idempotent_and_every_demo_login_works(client, settings):
-    call_command("seed_demo", force=True)
-    call_command("seed_demo", force=True)
-    assert Organization.objects.count() == 4
-    assert Membership.objects.count() == 4
-    assert User.objects.count() == 9  # 5 demo logins and 4 customer admins
-    for email in (
-        "provider@demo.example",
-        "reseller@demo.example",
-        "northwind@demo.example",
-        "tailspin@demo.example",
-        "admin@demo.example",
-    ):
-        response = client.post(
-            reverse("account_login"), {"login": email, "password": "demo-pass-2026"}
-        )
-        assert response.status_code == 302, email
-        assert EmailAddress.objects.get(email=email).verified
-        client.post(reverse("account_logout"))
-    contoso = Organization.objects.get(name="Contoso Distribution")
-    assert contoso.kind == "provider"
-    assert Membership.objects.get(user__email="provider@demo.example").organization == contoso
-    assert User.objects.get(email="admin@demo.example").is_superuser
 
 
 def test_create_provider_invites_a_new_admin_by_email(capsys):

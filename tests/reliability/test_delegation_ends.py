@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.services import set_customer_reseller
-from partners.counts import reseller_counts
 from partners.models import AuditEvent, Partnership
 from partners.services.partnerships import accept_partnership, request_partnership
 from portal.scoping import org_scope, unscoped
 from subscriptions.models import Subscription
+from subscriptions.selectors import reseller_counts
 from tests.conftest import wait_for
 from tests.factories import CustomerFactory, ResellerFactory, SubscriptionFactory
 

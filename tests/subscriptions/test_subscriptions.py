@@ -22,7 +22,7 @@ from partners.models import Membership, Organization, Partnership
 from portal.forms import STALE_PAGE
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
-from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
+from subscriptions.models import TERM_LENGTH, Offer, Order, Subscription, SubscriptionEvent
 from subscriptions.services import lifecycle
 from subscriptions.services import orders as orders_services
 from subscriptions.services.lifecycle import end_partnership  # the partnership and what it carried
@@ -70,12 +70,12 @@ def member(org, role, email) -> User:
 
 def open_window_dates(term: str = "P1Y") -> dict:
     today = timezone.localdate()
-    return {"start_date": today, "renewal_date": today + orders_services.TERM_LENGTH[term]}
+    return {"start_date": today, "renewal_date": today + TERM_LENGTH[term]}
 
 
 def closed_window_dates(term: str = "P1Y") -> dict:
     start = timezone.localdate() - datetime.timedelta(days=30)
-    return {"start_date": start, "renewal_date": start + orders_services.TERM_LENGTH[term]}
+    return {"start_date": start, "renewal_date": start + TERM_LENGTH[term]}
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import Customer
+from demo.management.commands.seed_demo import OFFERS
 from partners.models import AuditEvent, Membership, Organization, Partnership
-from portal.management.commands.seed_demo import OFFERS
 from portal.models import User
 from portal.scoping import unscoped
 from portal.sign_in_domain import customer_admin_address

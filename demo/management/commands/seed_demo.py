@@ -1,5 +1,14 @@
-"""Demo data for `make run`. Idempotent: running it twice changes nothing."""
+"""Demo data for `make run`, made through the services, as people would make it in the
+portal: staff create the providers, the resellers enroll, Contoso requests a partnership
+that Fabrikam accepts, invites a colleague, orders for its customers and manages their
+subscriptions. So the demo has the activity log and subscription history real use leaves.
 
+Idempotent: each step is skipped once done, so running it twice changes nothing. Only
+what has no service stands in for a person: the logins' passwords and the proof that they
+hold their (made-up) mailboxes, and the offer catalog, which staff keep in the admin.
+"""
+
+import uuid
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
@@ -15,30 +24,37 @@ from partners.models import (
     Organization,
     Partnership,
     PartnershipRequest,
+    TeamInvitation,
 )
-from partners.services.partnerships import request_partnership
+from partners.services.organizations import create_provider, enroll_reseller
+from partners.services.partnerships import accept_partnership, request_partnership
+from partners.services.team import invite_member
 from portal.models import User
 from portal.scoping import unscoped
 from portal.sign_in_domain import customer_admin_address
-from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
+from subscriptions.models import Offer, Subscription
 from subscriptions.services.lifecycle import (
     designate_support_contact,
     set_incentive_reseller,
     set_status,
     upgrade_subscription,
 )
-from subscriptions.services.orders import renewal_date
+from subscriptions.services.orders import submit_new_customer_order
 
 PASSWORD = "demo-pass-2026"  # noqa: S105 (published demo password, DEBUG only)
 
 ORGANIZATIONS = [
-    # kind, name, slug, partner id, country, admin email
+    # kind, name, key (this command's name for it), partner id, country, admin email
     ("provider", "Contoso Distribution", "contoso", "4100001", "US", "provider@demo.example"),
     ("reseller", "Fabrikam Solutions", "fabrikam", "5200001", "US", "reseller@demo.example"),
     ("reseller", "Northwind IT", "northwind", "5200002", "GB", "northwind@demo.example"),
     ("provider", "Tailspin Cloud", "tailspin", "4100002", "DE", "tailspin@demo.example"),
 ]
 STAFF_EMAIL = "admin@demo.example"
+# A colleague Contoso's admin invited, who has not answered yet (Team page, Invitations).
+INVITED_EMAIL = "sales@demo.example"
+# Each demo order's idempotency key: the same on every run, so an order is placed once.
+ORDER_KEYS = uuid.UUID("6f1c1d55-3c1e-4a8e-9a57-0d3c2f6b9e10")
 OFFERS = [
     # offer id, name, term, billing, unit price, min, max, description
     (
@@ -153,35 +169,34 @@ class Command(BaseCommand):
                 "Refusing to load demo data with DEBUG=false: it creates accounts with a "
                 "published password. Use --force if you really mean it."
             )
+        # Unscoped: the demo acts for several organizations in turn, as their people would.
         with transaction.atomic(), unscoped("demo data"):
-            self._user(STAFF_EMAIL, staff=True)
-            for kind, name, slug, partner_id, country, email in ORGANIZATIONS:
-                # By slug: Partner IDs are claims, which another organization may share.
-                org, _ = Organization.objects.update_or_create(
-                    slug=slug,
-                    defaults={
-                        "kind": kind,
-                        "name": name,
-                        "partner_id": partner_id,
-                        "country": country,
-                        "contact_email": email,
-                        # Staff create providers, so theirs are verified; the resellers'
-                        # stay unverified, as after a real enrollment.
-                        "partner_id_status": "verified" if kind == "provider" else "unverified",
-                    },
-                )
+            staff = self._user(STAFF_EMAIL, staff=True)
+            for kind, name, _slug, partner_id, country, email in ORGANIZATIONS:
                 user = self._user(email)
-                Membership.objects.update_or_create(
-                    user=user, organization=org, defaults={"role": "admin"}
-                )
-                # The demo's made-up addresses receive no mail: the demo stands in for
-                # the emailed code, so its resellers can answer partnership requests.
-                # (Customer admins get no proof, as in real use.)
-                MailboxProof.objects.update_or_create(
-                    email_address=EmailAddress.objects.get(user=user, email=email),
-                    defaults={"method": MailboxProof.Method.DEMO},
-                )
+                if Organization.objects.filter(kind=kind, name=name).exists():
+                    continue
+                if kind == Organization.Kind.PROVIDER:
+                    # Staff create providers: verified Partner ID, the user made Admin.
+                    create_provider(
+                        name=name,
+                        partner_id=partner_id,
+                        country=country,
+                        contact_email=email,
+                        admin_email=email,
+                        actor=staff,
+                    )
+                else:
+                    # Resellers enroll themselves: their Partner ID stays a claim.
+                    enroll_reseller(
+                        user=user,
+                        name=name,
+                        partner_id=partner_id,
+                        country=country,
+                        contact_email=email,
+                    )
             self._partnerships()
+            self._team()
             self._catalog()
             self._customers()
             self._subscription_stories()
@@ -193,10 +208,25 @@ class Command(BaseCommand):
             f"  {customer_admin_address('adatum'):<26} customer admin of Adatum Corporation"
         )
 
+    def _org(self, slug: str) -> Organization:
+        name = next(name for _k, name, s, *_rest in ORGANIZATIONS if s == slug)
+        return Organization.objects.get(name=name)
+
+    def _admin(self, slug: str) -> User:
+        email = next(email for *_rest, s, _p, _c, email in ORGANIZATIONS if s == slug)
+        return User.objects.get(email=email)
+
     def _partnerships(self) -> None:
-        contoso = Organization.objects.get(slug="contoso")
-        fabrikam = Organization.objects.get(slug="fabrikam")
-        Partnership.objects.get_or_create(provider=contoso, reseller=fabrikam, ended_at=None)
+        """Contoso asked Fabrikam, which accepted; a second request is still open."""
+        contoso, fabrikam = self._org("contoso"), self._org("fabrikam")
+        if not Partnership.objects.filter(provider=contoso, reseller=fabrikam, ended_at=None):
+            request, _token = request_partnership(
+                provider=contoso,
+                actor=self._admin("contoso"),
+                email=self._admin("fabrikam").email,
+                contact_name="Rita Reseller",
+            )
+            accept_partnership(request=request, reseller=fabrikam, actor=self._admin("fabrikam"))
         pending = PartnershipRequest.objects.filter(
             provider=contoso,
             email="pending@demo.example",
@@ -206,9 +236,22 @@ class Command(BaseCommand):
         if not pending.exists():
             request_partnership(
                 provider=contoso,
-                actor=User.objects.get(email="provider@demo.example"),
+                actor=self._admin("contoso"),
                 email="pending@demo.example",
                 contact_name="Pending Reseller",
+            )
+
+    def _team(self) -> None:
+        contoso = self._org("contoso")
+        invited = TeamInvitation.objects.filter(
+            organization=contoso, email=INVITED_EMAIL, accepted_at=None, revoked_at=None
+        )
+        if not any(invitation.is_pending for invitation in invited):
+            invite_member(
+                org=contoso,
+                actor=self._admin("contoso"),
+                email=INVITED_EMAIL,
+                role=Membership.Role.SALES_AGENT,
             )
 
     def _catalog(self) -> None:
@@ -233,67 +276,53 @@ class Command(BaseCommand):
         basic.upgrades.add(standard)
 
     def _customers(self) -> None:
-        contoso = Organization.objects.get(slug="contoso")
-        fabrikam = Organization.objects.get(slug="fabrikam")
-        actor = User.objects.get(email="provider@demo.example")
-        for name, domain, reseller, city, lines in CUSTOMERS:
+        """Contoso's new-customer orders, as its wizard submits them."""
+        contoso, fabrikam = self._org("contoso"), self._org("fabrikam")
+        actor = self._admin("contoso")
+        for name, domain, delegated, city, lines in CUSTOMERS:
             prefix = domain.split(".", 1)[0]
-            customer = Customer.objects.filter(sign_in_prefix=prefix).first()
-            if customer is None:
-                customer = Customer.objects.create(
-                    provider=contoso,
-                    reseller=fabrikam if reseller else None,
-                    company_name=name,
-                    domain=domain,
-                    sign_in_prefix=prefix,
-                    country="US",
-                    city=city,
-                    street="1 Main Street",
-                    postal_code="98052",
-                    contact_first_name="Alex",
-                    contact_last_name="Doe",
-                    contact_email=f"alex@{domain}",
-                    contact_phone="+1 425 555 0100",
-                    language="en",
-                    agreement_accepted_on=timezone.localdate(),
-                    agreement_accepted_by_name="Alex Doe",
-                    agreement_accepted_by_email=f"alex@{domain}",
-                    admin_user=self._user(customer_admin_address(prefix)),
-                    created_by=actor,
-                )
-                order = Order.objects.create(provider=contoso, customer=customer, created_by=actor)
-                today = timezone.localdate()
-                for offer_id, quantity in lines:
-                    offer = Offer.objects.get(offer_id=offer_id)
-                    subscription = Subscription.objects.create(
-                        customer=customer,
-                        order=order,
-                        offer=offer,
-                        quantity=quantity,
-                        term=offer.term,
-                        billing_frequency=offer.billing_frequency,
-                        start_date=today,
-                        renewal_date=renewal_date(today, offer.term),
-                        reseller=customer.reseller,
-                    )
-                    SubscriptionEvent.objects.create(
-                        subscription=subscription,
-                        actor=actor,
-                        organization=contoso,
-                        verb="created",
-                        changes={
-                            "licenses": quantity,
-                            "reseller": getattr(customer.reseller, "name", None),
-                        },
-                    )
+            if Customer.objects.filter(sign_in_prefix=prefix).exists():
+                continue
+            details = {
+                "company_name": name,
+                "domain": domain,
+                "sign_in_prefix": prefix,
+                "country": "US",
+                "city": city,
+                "street": "1 Main Street",
+                "postal_code": "98052",
+                "contact_first_name": "Alex",
+                "contact_last_name": "Doe",
+                "contact_email": f"alex@{domain}",
+                "contact_phone": "+1 425 555 0100",
+                "language": "en",
+                "agreement_accepted_on": timezone.localdate(),
+                "agreement_accepted_by_name": "Alex Doe",
+                "agreement_accepted_by_email": f"alex@{domain}",
+            }
+            customer, _password = submit_new_customer_order(
+                provider=contoso,
+                actor=actor,
+                details=details,
+                reseller=fabrikam if delegated else None,
+                lines=[(Offer.objects.get(offer_id=o), n) for o, n in lines],
+                idempotency_key=uuid.uuid5(ORDER_KEYS, prefix),
+            )
+            # In place of the temporary password the provider would hand over, and the
+            # customer's admin would change at the first sign-in: the published one.
+            admin = customer.admin_user
+            admin.set_password(PASSWORD)
+            admin.must_change_password = False
+            admin.temporary_password_expires_at = None
+            admin.save(
+                update_fields=["password", "must_change_password", "temporary_password_expires_at"]
+            )
 
     def _subscription_stories(self) -> None:
         """Subscriptions with a past: support designated, upgraded, suspended, cancelled,
         credited to Fabrikam without delegation. Each step is skipped once done."""
-        contoso = Organization.objects.get(slug="contoso")
-        fabrikam = Organization.objects.get(slug="fabrikam")
-        actor = User.objects.get(email="provider@demo.example")
-        common = {"actor": actor, "org": contoso, "version": None}
+        contoso, fabrikam = self._org("contoso"), self._org("fabrikam")
+        common = {"actor": self._admin("contoso"), "org": contoso, "version": None}
 
         def sub(domain: str, offer_id: str) -> Subscription | None:
             return Subscription.objects.filter(
@@ -320,12 +349,18 @@ class Command(BaseCommand):
             designate_support_contact(subscription=premium, contact=fabrikam, **common)
 
     def _user(self, email: str, staff: bool = False) -> User:
+        """A demo login: the published password, and in place of the emailed code the
+        made-up address cannot receive, a proof that it holds its mailbox (so the resellers
+        can answer partnership requests). Customer admins' logins come from their orders."""
         user, _ = User.objects.get_or_create(email=email)
         user.is_staff = user.is_superuser = staff
         user.first_name, user.last_name = NAMES.get(email, ("Alex", "Doe"))
         user.set_password(PASSWORD)
         user.save()
-        EmailAddress.objects.update_or_create(
+        address, _ = EmailAddress.objects.update_or_create(
             user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        MailboxProof.objects.update_or_create(
+            email_address=address, defaults={"method": MailboxProof.Method.DEMO}
         )
         return user
