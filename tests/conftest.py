@@ -18,6 +18,7 @@ from partners.models import Membership, Organization
 from portal.models import User
 from portal.scoping import unscoped
 from tests.factories import (
+    ARTIFACTS,
     CustomerFactory,
     MembershipFactory,
     ProviderFactory,
@@ -28,10 +29,13 @@ from tests.factories import (
 # The local SMTP server fixtures (aiosmtpd): smtp_server, smtp_settings, mailers_at, closed_port.
 from tests.smtp_server import closed_port, mailers_at, smtp_server, smtp_settings  # noqa: F401
 
-ARTIFACTS = Path(__file__).parent / "e2e" / "artifacts"
-
 
 def pytest_configure(config):
+    # Hypothesis: the full 200 examples per form when the reliability tests run on their
+    # own (`pytest -m reliability`), a short pass in `make test` (tests/reliability/_fuzz.py).
+    # Set in the environment so xdist's workers, which configure again, agree.
+    if "reliability" in (config.option.markexpr or ""):
+        os.environ.setdefault("HYPOTHESIS_PROFILE", "full")
     # Test-only settings live here, not in a second settings module.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
@@ -154,20 +158,6 @@ def _celery_worker_thread(celery_app_for_tests, django_db_setup, django_db_block
 def celery_worker(_celery_worker_thread, transactional_db):
     """A running worker. The test's writes are committed, so the worker sees them."""
     return _celery_worker_thread
-
-
-def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):
-    """Poll a condition until it holds; fail with a clear message otherwise. Never a fixed sleep."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 # ------------------------------------------------------------------------------

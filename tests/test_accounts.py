@@ -6,27 +6,25 @@ Celery worker to deliver them. Everything else reads the outbox rows directly.
 """
 
 import re
-import time
 from urllib.parse import urlparse
 
 import pytest
 from allauth.account.models import EmailAddress
-from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import (
-    SECRET_SESSION_KEY,
-    format_hotp_value,
-    hotp_value,
-    yield_hotp_counters_from_time,
-)
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from portal.emails import personalized
 from portal.models import OutboundEmail, User
-from tests.conftest import wait_for
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import (
+    PASSWORD,
+    UserFactory,
+    activate_totp,
+    totp_code,
+    wait_for,
+    wrong_totp_code,
+)
 
 NEW_PASSWORD = "violet-lantern-orbit-47"
 CODE_RE = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$", re.MULTILINE)
@@ -51,49 +49,6 @@ def session_user_id(client) -> str | None:
 
 def outbox(to: str, template: str) -> OutboundEmail:
     return OutboundEmail.objects.get(to=to, template=template)
-
-
-def totp_code(secret: str) -> str:
-    """The code an authenticator app shows now. Tolerance is 0, so stay clear of a rollover."""
-    wait_for(lambda: time.time() % mfa_settings.TOTP_PERIOD < mfa_settings.TOTP_PERIOD - 5)
-    [counter] = yield_hotp_counters_from_time()
-    return format_hotp_value(hotp_value(secret, counter))
-
-
-def wrong_totp_code(secret: str) -> str:
-    [counter] = yield_hotp_counters_from_time()
-    near = {format_hotp_value(hotp_value(secret, counter + i)) for i in range(-2, 3)}
-    return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
-
-
-def reauthenticate(client, url: str) -> None:
-    """allauth asks for the password again before a security change, then resumes."""
-    response = client.get(url)
-    assert response.status_code == 302
-    assert response.url.startswith(reverse("account_reauthenticate"))
-    response = client.post(response.url, {"password": PASSWORD})
-    assert response.url == url
-
-
-def activate_totp(client) -> tuple[str, list[str]]:
-    """Turn TOTP on through allauth's pages; returns the secret and the recovery codes."""
-    url = reverse("mfa_activate_totp")
-    reauthenticate(client, url)
-    page = client.get(url)
-    assert page.status_code == 200
-    secret = client.session[SECRET_SESSION_KEY]  # what the QR code and the page show
-    assert secret in page.content.decode()
-    refused = client.post(url, {"code": wrong_totp_code(secret)})
-    assert "Incorrect code." in refused.content.decode()
-    assert not Authenticator.objects.exists()
-    response = client.post(url, {"code": totp_code(secret)})
-    assert response.status_code == 302
-    assert response.url == reverse("mfa_view_recovery_codes")
-    assert SECRET_SESSION_KEY not in client.session
-    codes_page = client.get(response.url)
-    codes = list(codes_page.context["unused_codes"])
-    assert all(code in codes_page.content.decode() for code in codes)
-    return secret, codes
 
 
 @pytest.fixture

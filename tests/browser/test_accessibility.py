@@ -7,25 +7,15 @@ One test per role; each logs in once through the real login form and sweeps its 
 then fails with every blocking violation of every page at once.
 """
 
-import re
-import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from customers.models import Customer
-from partners.audit import record_event
-from partners.models import Membership, Partnership, TeamInvitation
-from partners.services.partnerships import request_partnership
-from portal.scoping import unscoped
-from portal.tokens import new_token
-from subscriptions.models import Subscription
-from subscriptions.services import orders
-from tests.factories import PASSWORD, CustomerFactory, OfferFactory
+from tests.factories import fill_customer_details, log_in
 
 AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -99,7 +89,10 @@ class Sweep:
             for v in self.page.evaluate(RUN_AXE, [WCAG_TAGS, known]):
                 if v["known"] and v["id"] not in self.known_seen:
                     self.known_seen.add(v["id"])
-                    print(f"known, fixed elsewhere: [{self.role}] {label}: {v['id']} {v['known']}")
+                    warnings.warn(
+                        f"known, fixed elsewhere: [{self.role}] {label}: {v['id']} {v['known']}",
+                        stacklevel=1,
+                    )
                 if v["impact"] not in BLOCKING or not v["targets"]:
                     continue
                 targets = "\n      ".join(v["targets"][:10])
@@ -116,79 +109,6 @@ class Sweep:
             f"{len(self.problems)} serious/critical axe violation(s):\n\n"
             + "\n\n".join(self.problems)
         )
-
-
-def log_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
-
-
-@dataclass
-class Data:
-    customer: Customer  # P1's, delegated to R1
-    subscription: Subscription  # on an offer that can be upgraded
-    partnership: Partnership
-    link_token: str  # a pending request from P2 to R1's admin
-    invitation_token: str
-
-
-@pytest.fixture
-def data(world) -> Data:
-    with unscoped("accessibility sweep data"):
-        partnership = Partnership.objects.create(provider=world.provider, reseller=world.reseller)
-        basic = OfferFactory(name="Business Basic", max_licenses=300)
-        standard = OfferFactory(name="Business Standard", max_licenses=300)
-        OfferFactory(name="Teams Essentials", max_licenses=300)
-        basic.upgrades.add(standard)
-        customer = CustomerFactory(
-            provider=world.provider,
-            reseller=world.reseller,
-            company_name="Adatum Corp",
-            domain="adatum.example",
-        )
-        CustomerFactory(provider=world.provider, company_name="Coho Winery")
-        order = orders.add_subscriptions(
-            provider=world.provider,
-            actor=world.provider_admin,
-            customer=customer,
-            lines=[(basic, 12), (standard, 3)],
-            reseller=world.reseller,
-            confirm_no_incentive=False,
-            idempotency_key=uuid.uuid4(),
-        )
-        subscription = order.subscriptions.get(offer=basic)
-        # P1's own pending request (Resend/Revoke), and P2's to R1's admin (Accept/Decline).
-        request_partnership(
-            provider=world.provider,
-            actor=world.provider_admin,
-            email="owner@prospect.example",
-            contact_name="Pat Prospect",
-        )
-        _request, link_token = request_partnership(
-            provider=world.other_provider,
-            actor=world.other_provider_admin,
-            email=world.reseller_admin.email,
-        )
-        invitation_token, digest = new_token()
-        TeamInvitation.objects.create(
-            organization=world.provider,
-            email="new.colleague@example.test",
-            role=Membership.Role.SUPPORT_AGENT,
-            token_digest=digest,
-            invited_by=world.provider_admin,
-            expires_at=TeamInvitation.default_expiry(),
-        )
-        record_event(
-            org=world.provider,
-            actor=world.provider_admin,
-            verb="member.invited",
-            target="new.colleague@example.test",
-            role=Membership.Role.SUPPORT_AGENT,
-        )
-    return Data(customer, subscription, partnership, link_token, invitation_token)
 
 
 def test_anonymous_pages(live_server, page: Page, data, axe_source):
@@ -219,23 +139,6 @@ def test_anonymous_pages(live_server, page: Page, data, axe_source):
     expect(page.get_by_role("heading", name="Enter Sign-In Code")).to_be_visible()
     sweep.check("Enter sign-in code")
     sweep.assert_clean()
-
-
-def fill_customer_details(page: Page) -> None:
-    page.get_by_label("Company name").fill("Lamna Healthcare")
-    page.get_by_label("Primary domain").fill("lamna.example")
-    page.get_by_label("Country").select_option("US")
-    page.get_by_label("City").fill("Boston")
-    page.get_by_label("Street address").fill("5 Elm Street")
-    page.get_by_label("Postal code").fill("02110")
-    page.get_by_label("Contact first name").fill("Lee")
-    page.get_by_label("Contact last name").fill("Ray")
-    page.get_by_label("Contact email").fill("lee@lamna.example")
-    page.get_by_label("Contact phone").fill("+1 617 555 0100")
-    page.get_by_label("Customer agreement accepted on").fill(timezone.localdate().isoformat())
-    page.get_by_label("Accepted by (name)").fill("Lee Ray")
-    page.get_by_label("Accepted by (email)").fill("lee@lamna.example")
-    page.get_by_label("I confirm the customer accepted the customer agreement.").check()
 
 
 def test_provider_admin_pages(live_server, page: Page, world, data, axe_source):

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_accessibility import data, fill_customer_details, log_in  # noqa: F401
+from tests.factories import fill_customer_details, log_in
 
 pytestmark = [pytest.mark.reliability]
 
@@ -66,7 +66,7 @@ class Watch:
         assert not self.problems, "\n".join(self.problems)
 
 
-def test_no_page_violates_the_csp_or_logs_an_error(live_server, page: Page, world, data):  # noqa: F811
+def test_no_page_violates_the_csp_or_logs_an_error(live_server, page: Page, world, data):
     watch = Watch(page, live_server.url)
     org = {"org_slug": world.provider.slug}
     customer = {**org, "pk": data.customer.pk}

@@ -6,8 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from partners.models import Membership, Organization
-from tests.conftest import wait_for
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, wait_for
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import wait_for
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, wait_for
 from tests.reliability._abuse import rate_limits_on, redis_cache  # noqa: F401 (fixtures)
 from tests.reliability._mailbox import newest_code
 

@@ -13,8 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from partners.models import MailboxProof, Organization, Partnership, PartnershipRequest
 from portal.models import OutboundEmail
 from portal.scoping import unscoped
-from tests.conftest import ARTIFACTS, wait_for
-from tests.factories import PASSWORD
+from tests.factories import ARTIFACTS, PASSWORD, wait_for
 
 NEW_RESELLER = "owner@newreseller.example"
 CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")  # allauth's emailed code, e.g. WRHM-BXRS

@@ -8,7 +8,6 @@ from playwright.sync_api import Page, expect
 from partners.models import Membership, Partnership
 from portal.scoping import unscoped
 from subscriptions.models import Subscription
-from tests.conftest import wait_for
 from tests.factories import (
     PASSWORD,
     CustomerFactory,
@@ -16,6 +15,7 @@ from tests.factories import (
     OfferFactory,
     ResellerFactory,
     UserFactory,
+    wait_for,
 )
 
 

@@ -5,7 +5,6 @@ Everything runs through the Django test client against the real views, sessions 
 PostgreSQL: nothing in the ORM is mocked.
 """
 
-import html
 import re
 from datetime import timedelta
 from types import SimpleNamespace
@@ -24,17 +23,35 @@ from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
 from portal.sealing import SESSION_KEY as SEALED_SESSION_KEY
 from subscriptions.models import Offer, Order, Subscription
-from tests.factories import CustomerFactory, OfferFactory
+from tests.factories import (
+    ADMIN,
+    DOMAIN,
+    PREFIX,
+    SIGN_IN_DOMAIN,
+    STEPS,
+    CustomerFactory,
+    OfferFactory,
+    counts,
+    create_through_wizard,
+    current_step,
+    details,
+    idempotency_key,
+    input_value,
+    is_checked,
+    lines,
+    partner_of,
+    post_step,
+    selected,
+    setup_info_url,
+    shown_password,
+    submit,
+    text,
+    to_review,
+    wizard_url,
+)
 
 pytestmark = pytest.mark.django_db
 
-STEP = "new_customer_wizard-current_step"
-STEPS = ("details", "subscriptions", "review")
-DOMAIN = "adatum-example.com"
-# The sign-in domain is filled in from the primary domain's first label when left empty.
-PREFIX = "adatum-example"
-SIGN_IN_DOMAIN = "adatum-example.portal.example"
-ADMIN = "admin@adatum-example.portal.example"
 NEW_PASSWORD = "violet-lantern-orbit-47"
 BAD_LOGIN = "The email address and/or password you specified are not correct."
 NOTHING_CHOSEN = "Choose at least one subscription and enter its number of licenses."
@@ -44,130 +61,10 @@ INVALID_CHOICE = "Select a valid choice. That choice is not one of the available
 # ------------------------------------------------------------------------------
 # Helpers
 # ------------------------------------------------------------------------------
-def wizard_url(org) -> str:
-    return reverse("subscriptions:new-customer", kwargs={"org_slug": org.slug})
-
-
-def setup_info_url(org, customer) -> str:
-    return reverse("customers:setup-info", kwargs={"org_slug": org.slug, "pk": customer.pk})
-
-
-def details(**changes) -> dict:
-    """Valid step 1 input; a change to None leaves the field out (an unchecked box)."""
-    data = {
-        "company_name": "Adatum Corporation",
-        "domain": "Adatum-Example.COM",
-        "country": "US",
-        "city": "Redmond",
-        "street": "1 Microsoft Way",
-        "postal_code": "98052",
-        "contact_first_name": "Dana",
-        "contact_last_name": "Lee",
-        "contact_email": "dana@adatum.example",
-        "contact_phone": "+1 425 555 0100",
-        "language": "en",
-        "agreement_accepted_on": (timezone.localdate() - timedelta(days=3)).isoformat(),
-        "agreement_accepted_by_name": "Dana Lee",
-        "agreement_accepted_by_email": "dana@adatum.example",
-        "agreement_attested": "on",
-        "reseller": "",
-    }
-    data.update(changes)
-    return {name: value for name, value in data.items() if value is not None}
-
-
-def lines(*pairs) -> dict:
-    """(offer, licenses) pairs as the subscriptions step posts them."""
-    return {f"offer_{offer.pk}": licenses for offer, licenses in pairs}
-
-
-def post_step(client, org, step: str, data: dict | None = None, **buttons):
-    """Post one wizard step the way its form does: management form, prefixed fields, button."""
-    payload = {STEP: step, **{f"{step}-{name}": value for name, value in (data or {}).items()}}
-    payload.update(buttons)
-    return client.post(wizard_url(org), payload)
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def current_step(response) -> str:
-    match = re.search(rf'name="{STEP}" value="([^"]*)"', response.content.decode())
-    assert match, response.content.decode()[:3000]
-    return match.group(1)
-
-
-def input_value(response, name: str) -> str | None:
-    tag = re.search(rf'<input[^>]*\bname="{re.escape(name)}"[^>]*>', response.content.decode())
-    assert tag, f"no input {name}"
-    value = re.search(r'\bvalue="([^"]*)"', tag.group(0))
-    return html.unescape(value.group(1)) if value else None
-
-
-def is_checked(response, name: str) -> bool:
-    tag = re.search(rf'<input[^>]*\bname="{re.escape(name)}"[^>]*>', response.content.decode())
-    assert tag, f"no input {name}"
-    return bool(re.search(r"\bchecked\b", tag.group(0)))
-
-
-def selected(response, name: str) -> str | None:
-    select = re.search(
-        rf'<select[^>]*\bname="{re.escape(name)}".*?</select>', response.content.decode(), re.S
-    )
-    assert select, f"no select {name}"
-    option = re.search(r'<option value="([^"]*)"[^>]*\bselected\b', select.group(0))
-    return option.group(1) if option else None
-
-
-def idempotency_key(review) -> str:
-    return input_value(review, "review-idempotency_key")
-
-
-def counts() -> dict:
-    with unscoped("count what the wizard wrote"):
-        return {
-            model.__name__: model.objects.count() for model in (Customer, Order, Subscription, User)
-        } | {"AuditEvent": AuditEvent.objects.exclude(verb__startswith="login.").count()}
-
-
-def to_review(client, org, step1: dict, step2: dict):
-    """Fill in steps 1 and 2; return the Review page."""
-    second = post_step(client, org, "details", step1)
-    assert current_step(second) == "subscriptions", text(second)[:3000]
-    review = post_step(client, org, "subscriptions", step2)
-    assert current_step(review) == "review", text(review)[:3000]
-    return review
-
-
-def submit(client, org, review):
-    return post_step(client, org, "review", {"idempotency_key": idempotency_key(review)})
-
-
-def shown_password(response) -> str:
-    match = re.search(r'id="setup-password">([^<]*)<', response.content.decode())
-    assert match, text(response)[:3000]
-    return html.unescape(match.group(1))
-
-
-def create_through_wizard(client, org, step2: dict, **changes) -> tuple[Customer, str]:
-    """The whole wizard and the Setup info page; the customer and its temporary password."""
-    review = to_review(client, org, details(**changes), step2)
-    done = submit(client, org, review)
-    assert done.status_code == 302, text(done)[:3000]
-    with unscoped("the customer just created"):
-        customer = Customer.objects.get(domain=DOMAIN)
-    assert done["Location"] == setup_info_url(org, customer)
-    return customer, shown_password(client.get(done["Location"]))
 
 
 def login(client, email: str, password: str):
     return client.post(reverse("account_login"), {"login": email, "password": password})
-
-
-def partner_of(provider, reseller, **fields) -> Partnership:
-    with unscoped("test setup: a partnership"):
-        return Partnership.objects.create(provider=provider, reseller=reseller, **fields)
 
 
 # ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from partners.services.partnerships import accept_partnership, request_partnersh
 from portal.emails import personalized
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
-from tests.factories import PASSWORD, MembershipFactory, ResellerFactory, UserFactory
+from tests.factories import PASSWORD, MembershipFactory, ResellerFactory, UserFactory, draft_fields
 from tests.reliability._mailbox import emailed_code, enter_code, sign_up
 
 pytestmark = pytest.mark.django_db
@@ -46,17 +46,6 @@ def start_request(client, world, email="owner@newreseller.example", contact_name
     with unscoped("assert"):
         request = PartnershipRequest.objects.get(email=email, state="pending")
     return request, link, draft
-
-
-def draft_fields(page: str) -> dict:
-    subject = re.search(r'name="subject"[^>]*value="([^"]*)"', page).group(1)
-    body = re.search(r'<textarea name="body"[^>]*>(.*?)</textarea>', page, re.S).group(1)
-    token = re.search(r'name="token" value="([^"]*)"', page).group(1)
-    return {
-        "subject": html.unescape(subject),
-        "body": html.unescape(body).lstrip("\n"),
-        "token": token,
-    }
 
 
 def open_link(client, link):

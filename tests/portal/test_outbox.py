@@ -6,7 +6,7 @@ from django.db import transaction
 from portal.emails import queue_message, send_email
 from portal.models import OutboundEmail
 from portal.tasks import deliver_email, requeue_stuck_emails
-from tests.conftest import wait_for
+from tests.factories import wait_for
 
 pytestmark = pytest.mark.worker
 

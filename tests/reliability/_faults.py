@@ -34,7 +34,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from tests.conftest import wait_for
+from tests.factories import wait_for
 from tests.smtp_server import SMTPSink, free_port
 
 __all__ = ["SMTPSink", "free_port"]

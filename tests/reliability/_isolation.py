@@ -42,8 +42,7 @@ from tests.factories import (
     SubscriptionFactory,
     UserFactory,
 )
-
-OUR_APPS = ("portal", "partners", "customers", "subscriptions")
+from tests.routes import OUR_APPS
 
 # Who may see each canary (role names as in T1.users). The reasons are product rules:
 VISIBLE: dict[str, set[str]] = {

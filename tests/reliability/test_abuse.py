@@ -21,10 +21,17 @@ from partners.services.partnerships import draft_message
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
 from subscriptions.models import Order
-from tests.customers.test_new_customer import details, lines, submit, to_review
-from tests.factories import PASSWORD, CustomerFactory, OfferFactory
+from tests.factories import (
+    PASSWORD,
+    CustomerFactory,
+    OfferFactory,
+    details,
+    lines,
+    submit,
+    to_review,
+)
 from tests.reliability._abuse import CACHE_BACKEND, drafts
-from tests.test_tenancy import ORG_ROUTES, PUBLIC_ROUTES, _kwargs, _snapshot, our_routes
+from tests.routes import ORG_ROUTES, PUBLIC_ROUTES, kwargs_for, our_routes, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 TOO_MANY_LOGINS = "Too many failed login attempts. Try again later."
@@ -34,7 +41,7 @@ TOO_MANY = "Too many requests"  # templates/429.html
 def rows() -> dict:
     """Every table a request under test could write to."""
     with unscoped("row counts"):
-        return _snapshot() | {
+        return snapshot() | {
             "users": User.objects.count(),
             "emails": EmailAddress.objects.count(),
             "outbox": OutboundEmail.objects.count(),
@@ -245,7 +252,7 @@ def _csrf_targets(world) -> list[tuple[str, str, User]]:
             continue
         org, allowed = (world.provider, in_p1) if in_p1 else (world.reseller, in_r1)
         user = getattr(world, sorted(allowed)[0])
-        targets.append((route, reverse(route, kwargs=_kwargs(route, org, world)), user))
+        targets.append((route, reverse(route, kwargs=kwargs_for(route, org, world)), user))
     for route in sorted(PUBLIC_ROUTES):
         pattern = resolver[route]
         if _accepts_post(pattern) or route == "set-language":
@@ -269,7 +276,7 @@ def _flat(patterns, namespace=None):
             yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), pattern
 
 
-def test_every_post_without_a_csrf_token_is_refused(world):
+def test_every_post_without_a_csrf_token_is_refused(world, record_property):
     """T5.3: logged in as someone allowed, no token: 403 everywhere, nothing written."""
     targets = _csrf_targets(world)
     before = rows()
@@ -285,7 +292,7 @@ def test_every_post_without_a_csrf_token_is_refused(world):
     assert refused == set(answers), {r: s for r, s in answers.items() if s != 403}
     assert len(answers) >= 40, sorted(answers)  # the sweep really covers ours and allauth's
     assert rows() == before
-    print(f"T5.3: {len(answers)} POST routes without a CSRF token, all 403")
+    record_property("figure", f"T5.3: {len(answers)} POST routes without a CSRF token, all 403")
 
 
 def test_htmx_requests_send_the_csrf_token(world):

@@ -68,7 +68,7 @@ from tests.reliability._fuzz import (
     snapshot,
     spoil,
 )
-from tests.test_tenancy import OUR_APPS
+from tests.routes import OUR_APPS
 
 pytestmark = pytest.mark.django_db
 
@@ -644,7 +644,7 @@ def _client_for(case: Case, fz: Fuzz, client_for):
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-def test_hostile_input_to_every_form(case, fz, client_for):
+def test_hostile_input_to_every_form(case, fz, client_for, record_property):
     client = _client_for(case, fz, client_for)
     url = case.url(fz)
     base = case.base(fz)
@@ -698,7 +698,8 @@ def test_hostile_input_to_every_form(case, fz, client_for):
     # Both paths ran: the base submission is accepted and spoiled ones are refused.
     assert TALLY.of(case.name, "refused") > 0 or not case.refusable
     assert TALLY.of(case.name, "accepted") > 0
-    print(case.name, TALLY.of(case.name, "accepted"), TALLY.of(case.name, "refused"))
+    accepted, refused = TALLY.of(case.name, "accepted"), TALLY.of(case.name, "refused")
+    record_property("figure", f"{case.name}: {accepted} accepted, {refused} refused")
 
 
 # ------------------------------------------------------------------------------

@@ -23,8 +23,7 @@ from partners.services.partnerships import accept_partnership, request_partnersh
 from portal.scoping import org_scope, unscoped
 from subscriptions.models import Subscription
 from subscriptions.selectors import reseller_counts
-from tests.conftest import wait_for
-from tests.factories import CustomerFactory, ResellerFactory, SubscriptionFactory
+from tests.factories import CustomerFactory, ResellerFactory, SubscriptionFactory, wait_for
 
 pytestmark = pytest.mark.django_db
 

@@ -19,9 +19,7 @@ from django.urls import reverse
 from portal.emails import queue_message
 from portal.models import OutboundEmail
 from portal.tasks import requeue_stuck_emails
-from tests.conftest import wait_for
-from tests.customers.test_new_customer import details, lines, submit, to_review
-from tests.factories import PASSWORD, OfferFactory
+from tests.factories import PASSWORD, OfferFactory, details, lines, submit, to_review, wait_for
 from tests.reliability._faults import (
     PortalServer,
     SMTPSink,
@@ -110,7 +108,7 @@ def _inflight(email: OutboundEmail) -> OutboundEmail | None:
 # T3.2 / T6.2: Redis down while people use the portal
 # ------------------------------------------------------------------------------
 def test_t3_2_t6_2_with_redis_stopped_pages_answer_fast_and_mail_goes_out_once_after_recovery(
-    worker, fault_redis, fault_smtp, world, settings
+    worker, fault_redis, fault_smtp, world, settings, record_property
 ):
     """T3.2 + T6.2. Redis (broker, result backend and here the cache) is stopped; login,
     list pages, Request a partnership → Send, invite a colleague and the new-customer
@@ -155,7 +153,8 @@ def test_t3_2_t6_2_with_redis_stopped_pages_answer_fast_and_mail_goes_out_once_a
         ),
     )
     page("order submit", lambda: submit(sales, world.provider, review))
-    print("T6.2 with Redis down:", {k: f"{s} in {t:.2f}s" for k, (s, t) in timings.items()})
+    figures = {k: f"{s} in {t:.2f}s" for k, (s, t) in timings.items()}
+    record_property("figure", f"T6.2 with Redis down: {figures}")
 
     assert login.status_code == 302, login.content.decode()[:2000]
     assert {name: status for name, (status, _) in timings.items()} == {

@@ -9,7 +9,7 @@ import re
 from django.test import Client
 from django.urls import reverse
 
-from tests.test_tenancy import ORG_ROUTES, _kwargs
+from tests.routes import ORG_ROUTES, kwargs_for
 
 SCRIPT_NONCE = re.compile(r"<script\b[^>]*\bnonce=\"([^\"]+)\"")
 SCRIPT_TAG = re.compile(r"<script\b[^>]*>")
@@ -69,7 +69,7 @@ def html_pages(world) -> list[tuple[str, Client, str]]:
             continue
         for org, allowed in ((world.provider, in_p1), (world.reseller, in_r1)):
             if allowed:
-                url = reverse(route, kwargs=_kwargs(route, org, world))
+                url = reverse(route, kwargs=kwargs_for(route, org, world))
                 pages.append((f"{route} ({org.slug})", sorted(allowed)[0], url))
     org = {"org_slug": world.provider.slug}
     pages += [
@@ -94,7 +94,7 @@ def html_pages(world) -> list[tuple[str, Client, str]]:
     return pages
 
 
-def test_every_html_page_sends_the_security_headers(world):
+def test_every_html_page_sends_the_security_headers(world, record_property):
     found, checked = [], 0
     clients = {}
     for label, persona, url in html_pages(world):
@@ -109,7 +109,7 @@ def test_every_html_page_sends_the_security_headers(world):
         checked += 1
     assert checked >= 40, checked
     assert not found, "\n".join(found)
-    print(f"T5.4: {checked} HTML responses with every security header")
+    record_property("figure", f"T5.4: {checked} HTML responses with every security header")
 
 
 def test_each_response_has_its_own_nonce(world):

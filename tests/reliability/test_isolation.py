@@ -30,7 +30,7 @@ from tests.reliability._isolation import (
     tenant_models,
     tenant_snapshot,
 )
-from tests.test_tenancy import ORG_ROUTES, our_routes
+from tests.routes import ORG_ROUTES, object_routes, url_args
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGIN = reverse("account_login")
@@ -157,22 +157,14 @@ SAMPLES = {
 }
 
 
-def _object_routes() -> list[str]:
-    return sorted(name for name, pattern in our_routes().items() if "<int:pk>" in pattern)
-
-
-def _url_args(route: str) -> set[str]:
-    return set(re.findall(r"<(?:\w+:)?(\w+)>", our_routes()[route])) - {"org_slug"}
-
-
 def test_every_object_route_has_a_foreign_sample():
     """T1.1: a route added later with an object in its URL fails here, by name."""
     for route in ORG_ROUTES:
-        unknown = _url_args(route) - {"pk"}
+        unknown = url_args(route) - {"pk"}
         assert not unknown, f"{route}: no sample for URL argument(s) {sorted(unknown)}"
-    missing = [r for r in _object_routes() if r not in SAMPLES]
+    missing = [r for r in object_routes() if r not in SAMPLES]
     assert not missing, f"routes with an object but no sample in SAMPLES: {missing}"
-    assert set(SAMPLES) == set(_object_routes()), "stale entries in SAMPLES"
+    assert set(SAMPLES) == set(object_routes()), "stale entries in SAMPLES"
 
 
 # ------------------------------------------------------------------------------
@@ -208,7 +200,7 @@ def _check(t, role, response, url, expected, problems, label):
 
 
 @pytest.mark.parametrize("route", sorted(SAMPLES))
-def test_foreign_roles_get_404_and_change_nothing(route, t1):
+def test_foreign_roles_get_404_and_change_nothing(route, t1, record_property):
     """T1.2: 404 for every authenticated foreign role, login for anonymous, 405 only for
     a method the view lacks; not one row written. Then the owner posts the same body and
     it does change something, so the body was a real attack, not a no-op."""
@@ -249,7 +241,7 @@ def test_foreign_roles_get_404_and_change_nothing(route, t1):
     assert not problems, "\n".join(problems)
     assert tenant_snapshot() == before, f"{route}: a foreign request changed rows"
     assert requests >= 3 * 6
-    print(f"T1.2 {route}: {requests} foreign requests")
+    record_property("figure", f"T1.2 {route}: {requests} foreign requests")
 
     view = resolve(owner_url).func.view_class
     if hasattr(view, "post"):
@@ -264,7 +256,7 @@ def test_foreign_roles_cannot_reach_organization_pages(t1):
     problems, count = [], 0
     body = {"email": "intruder@example.test", "role": "admin", "decision": "accept"}
     for route, (in_p1, _in_r1, _method) in sorted(ORG_ROUTES.items()):
-        if "pk" in _url_args(route):
+        if "pk" in url_args(route):
             continue
         owner = "p1" if in_p1 else "r1"
         url = reverse(route, kwargs={"org_slug": t1.org(owner).slug})
@@ -276,7 +268,7 @@ def test_foreign_roles_cannot_reach_organization_pages(t1):
                 count += 1
     assert not problems, "\n".join(problems)
     assert tenant_snapshot() == before
-    assert count == len([r for r in ORG_ROUTES if "pk" not in _url_args(r)]) * 5 * 2
+    assert count == len([r for r in ORG_ROUTES if "pk" not in url_args(r)]) * 5 * 2
 
 
 # ------------------------------------------------------------------------------
@@ -343,7 +335,7 @@ def _pages(t: T1, role: str) -> list[tuple[str, dict]]:
     for route, (_p1, _r1, method) in sorted(ORG_ROUTES.items()):
         if method != "get":
             continue  # POST-only: covered by the T1.2 sweep
-        if "pk" in _url_args(route):
+        if "pk" in url_args(route):
             if role not in ORG_OF_ROLE:
                 continue  # nothing to reach without an organization (T1.2 proves it)
             for pk in _objects_for(route, t):
@@ -387,7 +379,7 @@ def test_no_role_sees_a_canary_it_may_not(t1, record_property):
             problems.append(f"{role} saw {leaked}")
     assert not problems, "\n".join(problems)
     record_property("page_role_responses", checked)
-    print(f"T1.3: {checked} (page x role) responses checked")
+    record_property("figure", f"T1.3: {checked} (page x role) responses checked")
     assert checked > 500
     # The sweep can see: every canary shows up for the roles allowed to see it,
     # except these, which no page displays to anyone (only their existence matters).

@@ -13,10 +13,9 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.models import OutboundEmail
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, activate_totp, totp_code, wrong_totp_code
 from tests.reliability._mailbox import emailed_code
 from tests.reliability._tokens import logged_in_as, login
-from tests.test_accounts import activate_totp, totp_code, wrong_totp_code
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from portal.models import User
 from portal.scoping import unscoped
 from subscriptions.models import Subscription, SubscriptionEvent
 from subscriptions.services import orders as orders_services
-from tests.customers.test_new_customer import (
+from tests.factories import (
     ADMIN,
     DOMAIN,
     STEP,
@@ -239,7 +239,9 @@ def test_t4_4_the_second_of_two_stale_edits_is_refused_and_nothing_is_lost(world
 # ------------------------------------------------------------------------------
 # T4.5 Relative changes at the same time all count
 # ------------------------------------------------------------------------------
-def test_t4_5_fifty_people_adding_one_license_at_once_add_fifty(world, shop, client_for):
+def test_t4_5_fifty_people_adding_one_license_at_once_add_fifty(
+    world, shop, client_for, record_property
+):
     url = org_url(world.provider, "subscriptions:add-licenses", pk=shop.subscription.pk)
     people = [client_for(world.provider_sales) for _ in range(50)]
     outcomes = concurrently(
@@ -254,7 +256,9 @@ def test_t4_5_fifty_people_adding_one_license_at_once_add_fifty(world, shop, cli
         )
         assert history.count() == 50
         assert sorted(e.changes["new"] for e in history) == list(range(11, 61))
-    print(f"T4.5: 50 concurrent additions, slowest {max(o.seconds for o in outcomes):.2f} s")
+    record_property(
+        "figure", f"T4.5: 50 concurrent additions, slowest {max(o.seconds for o in outcomes):.2f} s"
+    )
 
 
 # ------------------------------------------------------------------------------
@@ -267,7 +271,7 @@ LOCK_WAIT = 4.0
 
 
 def test_t4_8_a_change_behind_a_held_lock_says_try_again_within_the_timeout(
-    world, shop, client_for
+    world, shop, client_for, record_property
 ):
     """Another transaction holds the subscription's row (a long admin edit, a stuck
     request): the change waits LOCK_TIMEOUT, then says "try again", saving nothing."""
@@ -286,7 +290,7 @@ def test_t4_8_a_change_behind_a_held_lock_says_try_again_within_the_timeout(
     # The lock is gone: the same change now goes through.
     assert sales.post(url, {"quantity": "20", "version": before.version}).status_code == 302
     assert fresh(shop.subscription).quantity == 20
-    print(f"T4.8: refused after {outcome.seconds:.2f} s behind a held lock")
+    record_property("figure", f"T4.8: refused after {outcome.seconds:.2f} s behind a held lock")
 
 
 def test_t4_8_a_new_customer_submit_behind_a_held_lock_keeps_the_review(world, shop, client_for):
@@ -313,7 +317,7 @@ def test_t4_8_a_new_customer_submit_behind_a_held_lock_keeps_the_review(world, s
 # ------------------------------------------------------------------------------
 @pytest.mark.browser
 def test_t4_3_a_double_clicked_submit_in_chromium_places_one_order(live_server, page, world, shop):
-    from tests.browser.test_accessibility import fill_customer_details, log_in
+    from tests.factories import fill_customer_details, log_in
 
     log_in(page, live_server.url, world.provider_sales.email)
     page.goto(live_server.url + wizard_url(world.provider))

@@ -17,9 +17,7 @@ from django.urls import reverse
 from partners.models import PartnershipRequest
 from portal.models import OutboundEmail
 from portal.scoping import unscoped
-from tests.conftest import wait_for
-from tests.factories import UserFactory
-from tests.partners.test_partnerships import draft_fields
+from tests.factories import UserFactory, draft_fields, wait_for
 from tests.reliability._tokens import PARTNERSHIP_LINK
 
 PHISHING = (

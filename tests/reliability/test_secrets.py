@@ -37,16 +37,16 @@ from portal.log_redaction import REDACTED, redact
 from portal.models import OutboundEmail
 from portal.scoping import unscoped
 from portal.sealing import SESSION_KEY, stash_in_session, take_from_session
-from tests.conftest import wait_for
-from tests.customers.test_new_customer import (
+from tests.factories import (
     DOMAIN,
+    OfferFactory,
     details,
     lines,
     shown_password,
     submit,
     to_review,
+    wait_for,
 )
-from tests.factories import OfferFactory
 from tests.reliability._faults import (
     SMTPSink,
     WorkerProcess,

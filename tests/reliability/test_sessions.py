@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from portal.emails import personalized
 from portal.models import OutboundEmail
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, totp_code, wrong_totp_code
 from tests.reliability._tokens import (
     BAD_LOGIN,
     NEW_PASSWORD,
@@ -32,7 +32,6 @@ from tests.reliability._tokens import (
     new_customer_admin,
     path_of,
 )
-from tests.test_accounts import totp_code, wrong_totp_code
 
 pytestmark = pytest.mark.django_db
 

@@ -43,8 +43,11 @@ from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
 from portal.tokens import new_token
 from subscriptions.models import Order
-from tests.customers.test_new_customer import (
+from tests.factories import (
     STEP,
+    CustomerFactory,
+    ResellerFactory,
+    UserFactory,
     current_step,
     details,
     idempotency_key,
@@ -56,7 +59,6 @@ from tests.customers.test_new_customer import (
     to_review,
     wizard_url,
 )
-from tests.factories import CustomerFactory, ResellerFactory, UserFactory
 from tests.reliability._orders import concurrently, same_session
 
 pytestmark = pytest.mark.django_db

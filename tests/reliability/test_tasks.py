@@ -15,10 +15,9 @@ from django.urls import reverse
 from portal.celery import GLOBAL_TASKS, app
 from portal.models import OutboundEmail
 from portal.scoping import ScopeError, unscoped
-from tests.conftest import wait_for
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, wait_for
 from tests.reliability._faults import draft_partnership_request
-from tests.reliability._isolation import OUR_APPS
+from tests.routes import OUR_APPS
 
 # Tenant-aware tasks would be listed here (none yet: no task reads tenant rows).
 TENANT_TASKS: dict[str, str] = {}
@@ -29,14 +28,16 @@ def _our_tasks() -> set[str]:
     return {name for name in app.tasks if name.split(".")[0] in OUR_APPS}
 
 
-def test_every_task_of_ours_is_classified():
+def test_every_task_of_ours_is_classified(record_property):
     ours = _our_tasks()
     assert ours, "no tasks found: autodiscovery is broken"
     unclassified = ours - set(GLOBAL_TASKS) - set(TENANT_TASKS)
     assert unclassified == set(), "classify these tasks in portal.celery.GLOBAL_TASKS"
     assert set(GLOBAL_TASKS) <= ours, "GLOBAL_TASKS names tasks that no longer exist"
     assert all(len(reason) > 40 for reason in GLOBAL_TASKS.values())  # a real reason
-    print(f"T1.6: {len(ours)} tasks, {len(GLOBAL_TASKS)} global, {len(TENANT_TASKS)} tenant")
+    record_property(
+        "figure", f"T1.6: {len(ours)} tasks, {len(GLOBAL_TASKS)} global, {len(TENANT_TASKS)} tenant"
+    )
 
 
 def test_a_task_querying_tenant_data_without_a_scope_raises_in_the_worker(celery_worker, world):

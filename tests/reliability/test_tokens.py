@@ -36,9 +36,15 @@ from portal.middleware import ALLOWED_URL_NAMES
 from portal.models import OutboundEmail
 from portal.scoping import unscoped
 from portal.tokens import new_token, token_digest
-from tests.customers.test_new_customer import create_through_wizard, details, lines, to_review
-from tests.factories import OfferFactory, UserFactory
-from tests.partners.test_partnerships import draft_fields
+from tests.factories import (
+    OfferFactory,
+    UserFactory,
+    create_through_wizard,
+    details,
+    draft_fields,
+    lines,
+    to_review,
+)
 from tests.reliability._tokens import (
     BAD_LOGIN,
     NEW_PASSWORD,
@@ -54,7 +60,7 @@ from tests.reliability._tokens import (
     rows,
     where_is,
 )
-from tests.test_tenancy import ORG_ROUTES, _kwargs, our_routes
+from tests.routes import ORG_ROUTES, kwargs_for, our_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -476,7 +482,7 @@ def test_t2_9_the_setup_info_page_shows_the_password_once_to_its_creator_only(
     sales = client_for(world.provider_sales)
     colleague = client_for(world.provider_admin)  # same provider, may open the page
     review = to_review(sales, world.provider, details(), lines((offers.basic, 3)))
-    from tests.customers.test_new_customer import submit
+    from tests.factories import submit
 
     done = submit(sales, world.provider, review)
     assert done.status_code == 302
@@ -509,7 +515,7 @@ def _every_named_path(world) -> dict[str, str]:
     paths = {}
     for route, pattern in our_routes().items():
         if route in ORG_ROUTES:
-            paths[route] = reverse(route, kwargs=_kwargs(route, world.provider, world))
+            paths[route] = reverse(route, kwargs=kwargs_for(route, world.provider, world))
         elif "<" not in pattern:
             paths[route] = reverse(route)
         else:
