@@ -1,4 +1,4 @@
-"""Bad-input machinery for tests/reliability/test_bad_input.py (T5.8, T4.7).
+"""Bad-input machinery for tests/reliability/test_bad_input*.py (T5.8, T4.7).
 
 Hostile values, a strategy that spoils a valid payload a few fields at a time, the
 per-example rollback, and the checks every response must pass: never a 500, a clear
