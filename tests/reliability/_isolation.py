@@ -332,3 +332,25 @@ def tenant_snapshot() -> dict:
                 aggregates[column] = Max(column)
         snapshot[model._meta.label] = rows.aggregate(**aggregates)
     return snapshot
+
+
+def account_body(customer) -> dict:
+    return {
+        "company_name": customer.company_name,
+        "domain": customer.domain,
+        "country": "US",
+        "city": "Elsewhere",
+        "street": customer.street,
+        "postal_code": "98052",
+        "contact_first_name": "Alex",
+        "contact_last_name": "Doe",
+        "contact_email": customer.contact_email,
+        "contact_phone": "+1 425 555 0100",
+        "language": "en",
+    }
+
+
+def private(response) -> bool:
+    cache_control = response.get("Cache-Control", "")
+    vary = [v.strip().lower() for v in response.get("Vary", "").split(",")]
+    return ("private" in cache_control or "no-store" in cache_control) and "cookie" in vary
