@@ -11,7 +11,7 @@ from customers.selectors import customer_list
 from partners.counts import reseller_counts_version_key
 from partners.models import Organization
 from portal.scoping import unscoped
-from subscriptions.models import Offer, Subscription, SubscriptionEvent
+from subscriptions.models import Offer, ScheduledChange, Subscription, SubscriptionEvent
 
 
 def orderable_offers() -> QuerySet[Offer]:
@@ -38,8 +38,23 @@ def subscription_detail(*, org: Organization) -> QuerySet[Subscription]:
     """Subscriptions the organization may open: its customers', delegated ones, and those
     it is credited for or supports."""
     return Subscription.objects.filter(Subscription.visible_to(org)).select_related(
-        "customer__provider", "customer__reseller", "offer", "reseller", "support_contact"
+        "customer__provider",
+        "customer__reseller",
+        "offer",
+        "reseller",
+        "support_contact",
+        "scheduled_change__offer",
     )
+
+
+def scheduled_change(subscription: Subscription) -> ScheduledChange | None:
+    """The change scheduled for the end of the current term (loaded with the subscription
+    by `subscription_detail`); none when the one there is was left from an earlier term."""
+    try:
+        schedule = subscription.scheduled_change
+    except ScheduledChange.DoesNotExist:
+        return None
+    return schedule if schedule.term_end == subscription.renewal_date else None
 
 
 def subscription_history(*, subscription: Subscription) -> QuerySet[SubscriptionEvent]:

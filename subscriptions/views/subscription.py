@@ -39,6 +39,7 @@ from subscriptions.selectors import (
 )
 from subscriptions.services import lifecycle, orders
 from subscriptions.tables import SubscriptionTable
+from subscriptions.views.renewal_section import renewal_context
 
 
 def support_contacts(provider: Organization):
@@ -154,6 +155,7 @@ class SubscriptionDetailView(SubscriptionMixin, TemplateView):
             provider=provider,
             history=subscription_history(subscription=subscription),
             forms=forms,
+            **renewal_context(membership, subscription),
             **kwargs,
         )
 

@@ -21,7 +21,7 @@ from partners.models import Membership
 from partners.permissions import can
 from partners.services.partnerships import request_link
 from portal.scoping import ScopeError, org_scope, unscoped
-from subscriptions.models import Subscription
+from subscriptions.models import ScheduledChange, Subscription
 from tests.reliability._isolation import (
     ORG_OF_ROLE,
     ROLES,
@@ -82,12 +82,19 @@ def _customer(t: T1, route: str) -> Sample:
 def _subscription(t: T1, route: str) -> Sample:
     key = "s1s" if route == "subscriptions:reactivate" else "s1"
     subscription = t.subscriptions[key]
+    if route == "subscriptions:renewal-remove":
+        with unscoped("a schedule for the sample to remove"):
+            ScheduledChange.objects.get_or_create(
+                subscription=subscription,
+                defaults={"term_end": subscription.renewal_date, "quantity": 9},
+            )
     body = {"version": subscription.version} | {
         "subscriptions:support-contact": {"contact": t.orgs["r2"].pk},
         "subscriptions:incentive": {"reseller": t.orgs["r2"].pk},
         "subscriptions:licenses": {"quantity": 9},
         "subscriptions:add-licenses": {"count": 2, "idempotency_key": str(uuid.uuid4())},
         "subscriptions:upgrade": {"offer": t.offers["upgrade"].pk},
+        "subscriptions:renewal": {"quantity": 9},
     }.get(route, {})
     return Sample("p1", frozenset({"p1", "r1"}), subscription.pk, body)
 
@@ -118,6 +125,8 @@ SAMPLES = {
             "subscriptions:suspend",
             "subscriptions:reactivate",
             "subscriptions:cancel",
+            "subscriptions:renewal",
+            "subscriptions:renewal-remove",
         )
     },
     "partners:request-send": lambda t, r: Sample(
@@ -581,7 +590,7 @@ def test_every_tenant_model_refuses_to_query_outside_a_scope():
             model._default_manager.filter(pk=1).exists()
         guarded.append(model._meta.label)
     assert set(GLOBAL_MODELS) <= {m._meta.label for m in tenant_models()}, "stale global list"
-    assert len(guarded) == 8, guarded
+    assert len(guarded) == 11, guarded  # + the renewal tables (issue 16)
 
 
 def test_a_selector_called_without_a_scope_raises_and_a_scope_filters(t1):
