@@ -110,6 +110,7 @@ PUBLIC_ROUTES = {
     "healthz": "tests/portal/test_health.py",
     "favicon": "tests/portal/test_health.py",
     "set-language": "tests/portal/test_i18n.py",
+    "profile": "tests/subscriptions/test_reminders.py",
     "enroll": "tests/partners/test_enrollment.py",
     "team-invitation": "tests/partners/test_team.py",
     "team-invitation-accept": "tests/partners/test_team.py",
