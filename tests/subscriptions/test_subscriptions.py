@@ -1107,7 +1107,9 @@ def test_the_delegated_reseller_and_the_provider_see_the_subscription_on_their_p
     assert "Adatum Corp" not in other.content.decode()
 
 
-LIST_QUERIES = 9
+# 10: the filters (issue 16) read the resellers to choose from, and the catalog's offers
+# when the cache is cold (this first visit); still the same with 1 row as with 40.
+LIST_QUERIES = 10
 
 
 @pytest.mark.parametrize("rows", [1, 40])
