@@ -39,7 +39,7 @@ class SubscriptionFilter(django_filters.FilterSet):
         label=_("Status"), choices=Subscription.Status.choices, empty_label=_("All statuses")
     )
     # Any offer's id is accepted; the list shown comes from the cache (offer_choices).
-    offer = django_filters.NumberFilter(label=_("Offer"), field_name="offer_id", widget=FastSelect)
+    offer = django_filters.CharFilter(label=_("Offer"), method="by_offer", widget=FastSelect)
     reseller = django_filters.ChoiceFilter(
         widget=FastSelect,
         label=_("Reseller (incentive or support)"),
@@ -85,6 +85,12 @@ class SubscriptionFilter(django_filters.FilterSet):
             | Q(customer__domain__icontains=value)
             | Q(offer__name__icontains=value)
         )
+
+    def by_offer(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not (value.isdigit() and int(value) < 2**63):
+            return queryset.none()
+        return queryset.filter(offer_id=int(value))
 
     def by_reseller(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(Q(reseller_id=value) | Q(support_contact_id=value))

@@ -534,6 +534,25 @@ CASES = [
         follow=True,
     ),
     Case(
+        "manage-renewal",
+        ("subscriptions.forms.RenewalForm",),
+        "provider_sales",
+        _sub_url("subscriptions:renewal"),
+        lambda fz: {"quantity": "7"},
+        said_ok,
+        check_subscriptions,
+        follow=True,
+    ),
+    Case(
+        "email-notifications",
+        ("portal.views.NotificationsForm",),
+        "provider_admin",
+        lambda fz: reverse("profile"),
+        lambda fz: {"renewal_emails": "on"},
+        redirected,
+        refusable=False,
+    ),
+    Case(
         "suspend",
         ("subscriptions.forms.VersionedForm",),
         "provider_sales",
@@ -750,7 +769,13 @@ LIST_PAGES = [
         "provider",
         ("kind", "actor", "created_at_after", "created_at_before", "date_after", *COMMON_PARAMS),
     ),
-    ListPage("subscriptions:list", (), "provider_support", "provider", COMMON_PARAMS),
+    ListPage(
+        "subscriptions:list",
+        ("subscriptions.filters.SubscriptionFilter",),
+        "provider_support",
+        "provider",
+        ("q", "status", "offer", "reseller", "renews_within", "at_term_end", *COMMON_PARAMS),
+    ),
     ListPage("partners:provider-list", (), "reseller_admin", "reseller", COMMON_PARAMS),
 ]
 # The brief's named cases, on every list page.
