@@ -128,6 +128,11 @@ PERMISSIONS: dict[str, Rule | tuple[Rule, ...]] = {
     "subscriptions.operate": Rule(
         provider=SELLERS, reseller=SELLERS, on=SUBSCRIPTION, when=administers_subscription
     ),
+    # Manage renewal (changes scheduled for the next term): the provider's sellers, and
+    # the sellers of the reseller the customer is delegated to.
+    "subscriptions.renewal": Rule(
+        provider=SELLERS, reseller=SELLERS, on=SUBSCRIPTION, when=administers_subscription
+    ),
     "partnerships.respond": Rule(reseller=ADMINS),
     "partnerships.end": Rule(provider=ADMINS, reseller=ADMINS),
 }

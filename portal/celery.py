@@ -34,6 +34,11 @@ GLOBAL_TASKS = {
         "Periodic sweep over the whole outbox (all tenants by design); reads only "
         "OutboundEmail ids and publishes deliver_email."
     ),
+    "subscriptions.tasks.run_lifecycle": (
+        "The daily lifecycle job over every tenant's due subscriptions by design: renewals, "
+        "expiries and reminders, each row locked and handled in its own transaction, "
+        "explicitly unscoped in subscriptions.services.renewals."
+    ),
 }
 
 

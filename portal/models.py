@@ -56,6 +56,17 @@ class User(AbstractUser):
         _("language"), max_length=10, blank=True, default="", choices=settings.LANGUAGES
     )
 
+    # Renewal reminders and renewal/expiry notices of subscriptions (the profile page).
+    renewal_emails = models.BooleanField(
+        _("email me about renewals"),
+        default=True,
+        db_default=True,
+        help_text=_(
+            "Reminders 30 and 7 days before a subscription's term ends, and a notice when it "
+            "renews or expires."
+        ),
+    )
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -278,6 +279,12 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-emails": {"task": "portal.tasks.requeue_stuck_emails", "schedule": 60.0},
+    # Renewals, expiries and reminders, once a day (and idempotent: a second beat, or a
+    # run after downtime, changes nothing twice and catches up on missed days).
+    "subscription-lifecycle": {
+        "task": "subscriptions.tasks.run_lifecycle",
+        "schedule": crontab(hour=1, minute=0),
+    },
 }
 OUTBOX_REQUEUE_AFTER_SECONDS = env.int("OUTBOX_REQUEUE_AFTER_SECONDS", default=300)
 # A row claimed (INFLIGHT) longer than this lost its worker (killed mid-send): the sweeper
@@ -400,6 +407,13 @@ OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=10.0)
 # Licenses can be reduced, or a subscription cancelled, only this many days after
 # purchase or renewal (the program's rule).
 SUBSCRIPTION_CANCELLATION_WINDOW_DAYS = env.int("SUBSCRIPTION_CANCELLATION_WINDOW_DAYS", default=7)
+# An expired subscription can be renewed this many days after its term ended; then it is
+# closed for good.
+SUBSCRIPTION_RENEWABLE_DAYS = env.int("SUBSCRIPTION_RENEWABLE_DAYS", default=90)
+# Renewal reminders go this many days before a term ends (each once).
+SUBSCRIPTION_REMINDER_DAYS = env.list("SUBSCRIPTION_REMINDER_DAYS", cast=int, default=[30, 7])
+# The lifecycle job handles due subscriptions in batches of this many.
+SUBSCRIPTION_LIFECYCLE_BATCH = env.int("SUBSCRIPTION_LIFECYCLE_BATCH", default=500)
 # List pages count exactly up to this many rows; past it the total is counted once per
 # LIST_COUNT_CACHE_SECONDS (per query) and kept in the cache (portal/pagination.py).
 LIST_EXACT_COUNT_LIMIT = env.int("LIST_EXACT_COUNT_LIMIT", default=5_000)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("language/", views.set_language, name="set-language"),
+    path("profile/notifications/", views.NotificationsView.as_view(), name="profile"),
     path("accounts/", include("allauth.urls")),
     *customers_urls.urlpatterns,
     *partners_urls.urlpatterns,

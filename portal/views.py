@@ -1,18 +1,23 @@
 """Views of the site itself, and the bases every app's views build on."""
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.generic import UpdateView
 
 from customers.selectors import customer_of_admin
 from partners.middleware import LAST_ORG_SESSION_KEY
 from partners.permissions import OrgPermissions, can
 from partners.selectors import memberships_of
+from portal.models import User
 from portal.scoping import unscoped
 
 
@@ -45,6 +50,29 @@ def set_language(request):
         request.user.language = language
         request.user.save(update_fields=["language"])
     return response
+
+
+class NotificationsForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["renewal_emails"]
+
+
+class NotificationsView(LoginRequiredMixin, UpdateView):
+    """The profile's email settings: renewal reminders and notices on or off."""
+
+    form_class = NotificationsForm
+    template_name = "portal/profile_notifications.html"
+
+    def get_object(self, queryset=None):
+        return self.request.user
+
+    def form_valid(self, form):
+        # One column of the person's own row: no service, no side effect.
+        self.request.user.renewal_emails = form.cleaned_data["renewal_emails"]
+        self.request.user.save(update_fields=["renewal_emails"])
+        messages.success(self.request, _("Your email settings were saved."))
+        return redirect("profile")
 
 
 class OrgView(LoginRequiredMixin):

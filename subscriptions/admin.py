@@ -3,7 +3,15 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from portal.admin_links import linked
-from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent
+from subscriptions.models import (
+    Offer,
+    Order,
+    RenewalReminder,
+    ScheduledChange,
+    Subscription,
+    SubscriptionEvent,
+    TermTransition,
+)
 from subscriptions.services.lifecycle import set_status
 
 
@@ -51,7 +59,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
         linked("customer"),
         "quantity",
         "status",
+        "term_start",
         "renewal_date",
+        "auto_renew",
         "reseller",
         "support_contact",
     ]
@@ -108,3 +118,50 @@ class SubscriptionEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Written by the lifecycle job and Manage renewal only: shown, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScheduledChange)
+class ScheduledChangeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "subscription",
+        "term_end",
+        "quantity",
+        "offer",
+        "term",
+        "billing_frequency",
+        "expire",
+        "created_by",
+        "updated_at",
+    ]
+    list_filter = ["expire", "term"]
+    date_hierarchy = "term_end"
+    list_select_related = ["subscription__customer", "subscription__offer", "offer", "created_by"]
+
+
+@admin.register(TermTransition)
+class TermTransitionAdmin(ReadOnlyAdmin):
+    list_display = ["subscription", "term_end", "kind", "next_term_end", "as_of", "created_at"]
+    list_filter = ["kind"]
+    date_hierarchy = "term_end"
+    list_select_related = ["subscription__customer", "subscription__offer"]
+
+
+@admin.register(RenewalReminder)
+class RenewalReminderAdmin(ReadOnlyAdmin):
+    list_display = ["subscription", "term_end", "days_before", "recipients", "created_at"]
+    list_filter = ["days_before"]
+    date_hierarchy = "term_end"
+    list_select_related = ["subscription__customer", "subscription__offer"]

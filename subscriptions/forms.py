@@ -176,3 +176,41 @@ class UpgradeForm(VersionedForm):
     def __init__(self, *args, offers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["offer"].queryset = offers
+
+
+class RenewalForm(forms.Form):
+    """Manage renewal: what changes when the term ends. Blank fields keep what is."""
+
+    expire = forms.BooleanField(
+        label=_("Turn auto-renew off: let the subscription expire at the term end"),
+        required=False,
+    )
+    quantity = forms.IntegerField(
+        label=_("Licenses for the next term"),
+        min_value=1,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    offer = forms.TypedChoiceField(
+        label=_("Upgrade at renewal to"), required=False, coerce=int, empty_value=None
+    )
+    term = forms.ChoiceField(label=_("Term for the next term"), required=False)
+    billing_frequency = forms.ChoiceField(label=_("Billing for the next term"), required=False)
+
+    def __init__(self, *args, offers, terms, **kwargs):
+        """`offers`: the upgrades allowed (a list, read once for the whole page)."""
+        super().__init__(*args, **kwargs)
+        self.offers = {offer.pk: offer for offer in offers}
+        self.fields["offer"].choices = [("", _("No upgrade"))] + [
+            (offer.pk, offer.name) for offer in offers
+        ]
+        labels = dict(Offer.Term.choices)
+        self.fields["term"].choices = [("", _("Unchanged"))] + [(t, labels[t]) for t in terms]
+        self.fields["billing_frequency"].choices = [
+            ("", _("Unchanged")),
+            *Offer.BillingFrequency.choices,
+        ]
+
+    def clean_offer(self):
+        pk = self.cleaned_data["offer"]
+        return self.offers.get(pk) if pk else None

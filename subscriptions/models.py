@@ -53,6 +53,13 @@ class Offer(TimeStamped):
     min_licenses = models.PositiveIntegerField(_("minimum licenses"), default=1)
     max_licenses = models.PositiveIntegerField(_("maximum licenses"), default=300)
     is_active = models.BooleanField(_("active"), default=True)
+    # Terms it can also be bought on, besides `term` (a renewal may move to one of them).
+    available_terms = models.JSONField(
+        _("other terms available"),
+        default=list,
+        blank=True,
+        help_text=_('Besides the term above, e.g. ["P1M", "P3Y"].'),
+    )
     upgrades = models.ManyToManyField(
         "self",
         symmetrical=False,
@@ -86,6 +93,24 @@ TERM_LENGTH = {
 
 def renewal_date(start: date, term: str) -> date:
     return start + TERM_LENGTH[term]
+
+
+# The billing cycles each term may be billed on (the catalog's rule, as in new commerce:
+# a monthly term is billed monthly; longer terms monthly or up front each year).
+BILLING_FOR_TERM = {
+    Offer.Term.ONE_MONTH: (Offer.BillingFrequency.MONTHLY,),
+    Offer.Term.ONE_YEAR: (Offer.BillingFrequency.MONTHLY, Offer.BillingFrequency.ANNUAL),
+    Offer.Term.THREE_YEARS: (Offer.BillingFrequency.MONTHLY, Offer.BillingFrequency.ANNUAL),
+}
+
+
+def offer_terms(offer: Offer) -> list[str]:
+    """The terms the catalog sells `offer` on: its own, then the others it lists."""
+    terms = [offer.term]
+    for term in offer.available_terms or []:
+        if term in TERM_LENGTH and term not in terms:
+            terms.append(term)
+    return terms
 
 
 class Order(TimeStamped):
@@ -195,6 +220,13 @@ class Subscription(TimeStamped):
             models.Index(fields=["customer", "-created_at"]),
             models.Index(fields=["reseller"]),
             models.Index(fields=["support_contact"]),
+            # The lifecycle job reads only what is due (and the reminders what is near):
+            # live subscriptions by term end.
+            models.Index(
+                fields=["renewal_date"],
+                condition=Q(status__in=["active", "suspended"]),
+                name="subscriptions_live_term_end",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -231,6 +263,22 @@ class Subscription(TimeStamped):
     def term_start(self) -> date:
         """Start of the current term: the purchase, or the last renewal."""
         return self.renewal_date - TERM_LENGTH[self.term]
+
+    @property
+    def term_end(self) -> date:
+        """The current term ends (and the subscription renews or expires) on this day.
+        Licenses added in mid-term end with it too (co-terming): there is one term."""
+        return self.renewal_date
+
+    @property
+    def renewable_until(self) -> date:
+        """An expired subscription can be renewed until this day; then it is closed."""
+        return self.renewal_date + timedelta(days=settings.SUBSCRIPTION_RENEWABLE_DAYS)
+
+    def is_closed(self, as_of: date | None = None) -> bool:
+        """Expired more than SUBSCRIPTION_RENEWABLE_DAYS ago: closed for good."""
+        as_of = as_of or timezone.localdate()
+        return self.status == self.Status.EXPIRED and as_of > self.renewable_until
 
     @property
     def cancellation_window_ends(self) -> date:
@@ -293,6 +341,160 @@ class SubscriptionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.verb}"
+
+    @staticmethod
+    def visible_to(tenant) -> Q:
+        return Subscription.visible_to(tenant, prefix="subscription__")
+
+
+class ScheduledChange(TimeStamped):
+    """What changes when the current term ends ("Manage renewal"): the renewal job applies
+    it to the next term, then deletes it. One per subscription; it is for the term ending
+    on `term_end`, and a schedule left from an earlier term is never applied."""
+
+    subscription = models.OneToOneField(
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="scheduled_change",
+        verbose_name=_("subscription"),
+    )
+    term_end = models.DateField(_("applies at the term end of"))
+    quantity = models.PositiveIntegerField(_("licenses"), null=True, blank=True)
+    offer = models.ForeignKey(
+        Offer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("upgrade to"),
+    )
+    term = models.CharField(
+        _("term"), max_length=8, choices=Offer.Term.choices, blank=True, default=""
+    )
+    billing_frequency = models.CharField(
+        _("billing frequency"),
+        max_length=16,
+        choices=Offer.BillingFrequency.choices,
+        blank=True,
+        default="",
+    )
+    expire = models.BooleanField(_("turn auto-renew off"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("scheduled by"),
+    )
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = _("scheduled change")
+        verbose_name_plural = _("scheduled changes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__isnull=True) | Q(quantity__gte=1),
+                name="subscriptions_scheduledchange_licenses_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} @ {self.term_end}"
+
+    @staticmethod
+    def visible_to(tenant) -> Q:
+        return Subscription.visible_to(tenant, prefix="subscription__")
+
+    def summary(self) -> dict:
+        """What it changes, for history and emails (names, not ids)."""
+        data: dict = {}
+        if self.expire:
+            data["auto_renew"] = False
+            return data
+        if self.quantity:
+            data["licenses"] = self.quantity
+        if self.offer_id:
+            data["offer"] = self.offer.name
+        if self.term:
+            data["term"] = self.term
+        if self.billing_frequency:
+            data["billing_frequency"] = self.billing_frequency
+        return data
+
+
+class TermTransition(models.Model):
+    """The renewal job's record of one term end: the subscription renewed or expired.
+
+    The unique (subscription, term_end) is what makes the job run exactly once per term
+    end, whatever happens: a second run, two runs at once, a run after downtime."""
+
+    class Kind(models.TextChoices):
+        RENEWED = "renewed", _("Renewed")
+        EXPIRED = "expired", _("Expired")
+
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="transitions",
+        verbose_name=_("subscription"),
+    )
+    term_end = models.DateField(_("term end"))
+    kind = models.CharField(_("what"), max_length=16, choices=Kind.choices)
+    next_term_end = models.DateField(_("next term ends"), null=True, blank=True)
+    as_of = models.DateField(_("run as of"))
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = _("term transition")
+        verbose_name_plural = _("term transitions")
+        ordering = ["-term_end", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "term_end"], name="subscriptions_transition_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.kind} {self.term_end}"
+
+    @staticmethod
+    def visible_to(tenant) -> Q:
+        return Subscription.visible_to(tenant, prefix="subscription__")
+
+
+class RenewalReminder(models.Model):
+    """A reminder sent N days before a term end: once per (subscription, term end, N)."""
+
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="reminders",
+        verbose_name=_("subscription"),
+    )
+    term_end = models.DateField(_("term end"))
+    days_before = models.PositiveSmallIntegerField(_("days before"))
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = _("renewal reminder")
+        verbose_name_plural = _("renewal reminders")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "term_end", "days_before"],
+                name="subscriptions_reminder_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.term_end} -{self.days_before}d"
 
     @staticmethod
     def visible_to(tenant) -> Q:

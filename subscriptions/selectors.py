@@ -1,9 +1,11 @@
 """Reads for subscriptions, and the counts of subscriptions that pages of the apps below
 show (the Customers page, the Indirect resellers page): those apps don't know subscriptions."""
 
+from datetime import date, timedelta
+
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import FETCH_RAISE, Count, OuterRef, QuerySet, Subquery
+from django.db.models import FETCH_RAISE, Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from customers.models import Customer
@@ -11,7 +13,7 @@ from customers.selectors import customer_list
 from partners.counts import reseller_counts_version_key
 from partners.models import Organization
 from portal.scoping import unscoped
-from subscriptions.models import Offer, Subscription, SubscriptionEvent
+from subscriptions.models import Offer, ScheduledChange, Subscription, SubscriptionEvent
 
 
 def orderable_offers() -> QuerySet[Offer]:
@@ -38,8 +40,23 @@ def subscription_detail(*, org: Organization) -> QuerySet[Subscription]:
     """Subscriptions the organization may open: its customers', delegated ones, and those
     it is credited for or supports."""
     return Subscription.objects.filter(Subscription.visible_to(org)).select_related(
-        "customer__provider", "customer__reseller", "offer", "reseller", "support_contact"
+        "customer__provider",
+        "customer__reseller",
+        "offer",
+        "reseller",
+        "support_contact",
+        "scheduled_change__offer",
     )
+
+
+def scheduled_change(subscription: Subscription) -> ScheduledChange | None:
+    """The change scheduled for the end of the current term (loaded with the subscription
+    by `subscription_detail`); none when the one there is was left from an earlier term."""
+    try:
+        schedule = subscription.scheduled_change
+    except ScheduledChange.DoesNotExist:
+        return None
+    return schedule if schedule.term_end == subscription.renewal_date else None
 
 
 def subscription_history(*, subscription: Subscription) -> QuerySet[SubscriptionEvent]:
@@ -113,3 +130,33 @@ def reseller_counts(*, provider: Organization, reseller_ids) -> dict[int, tuple[
         )
         counts |= fresh
     return counts
+
+
+def renewal_counts(*, org: Organization, today: date, days: int = 30) -> dict[str, int]:
+    """The provider dashboard's figures, in one query over the live subscriptions ending
+    from today on (the partial index on term ends): renewing within `days`, expiring
+    within `days` without renewal, and carrying a change scheduled for the renewal."""
+    soon = Q(renewal_date__lte=today + timedelta(days=days))
+    return Subscription.objects.filter(
+        Subscription.visible_to(org),
+        status__in=[Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED],
+        renewal_date__gte=today,
+    ).aggregate(
+        renewing=Count("pk", filter=soon & at_term_end_q("renews")),
+        expiring=Count("pk", filter=soon & at_term_end_q("expires")),
+        scheduled=Count("pk", filter=at_term_end_q("scheduled")),
+    )
+
+
+def at_term_end_q(value: str) -> Q:
+    """What happens to a live subscription when its term ends: it renews, it expires
+    (auto-renew off, suspended, or scheduled to expire), or it has a change scheduled."""
+    live = Q(status__in=[Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED])
+    scheduled = Q(scheduled_change__term_end=F("renewal_date"))
+    expiring = scheduled & Q(scheduled_change__expire=True)
+    if value == "scheduled":
+        return live & scheduled
+    renews = Q(status=Subscription.Status.ACTIVE, auto_renew=True) & ~expiring
+    if value == "renews":
+        return renews
+    return live & ~renews

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.tables import DateColumn, LeanTemplateColumn, PortalTable
 from subscriptions.models import Subscription
+from subscriptions.selectors import scheduled_change
 
 
 def offer_column() -> LeanTemplateColumn:
@@ -27,12 +28,32 @@ class SubscriptionTable(PortalTable):
         verbose_name=_("Designated support contact"),
         orderable=False,
     )
+    renewal_date = DateColumn(verbose_name=_("Term ends"), format="SHORT_DATE_FORMAT")
+    change_scheduled = tables.Column(
+        verbose_name=_("Change scheduled"), orderable=False, empty_values=(), accessor="pk"
+    )
 
     class Meta(PortalTable.Meta):
         model = Subscription
         fields = ()
-        sequence = ("customer", "offer", "quantity", "status", "reseller", "support_contact")
+        sequence = (
+            "customer",
+            "offer",
+            "quantity",
+            "status",
+            "renewal_date",
+            "change_scheduled",
+            "reseller",
+            "support_contact",
+        )
         empty_text = _("No subscriptions yet.")
+
+    def render_change_scheduled(self, record):
+        # Loaded with the row (subscription_detail's select_related): no query.
+        return _("Yes") if scheduled_change(record) is not None else "—"
+
+    def value_change_scheduled(self, record):
+        return "yes" if scheduled_change(record) is not None else ""
 
 
 class CustomerSubscriptionTable(PortalTable):

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from subscriptions.views import new_customer
+from subscriptions.views import new_customer, renewal
 from subscriptions.views import subscription as s
 
 subscription_patterns = [
@@ -23,6 +23,12 @@ subscription_patterns = [
     path("subscriptions/<int:pk>/suspend/", s.SuspendView.as_view(), name="suspend"),
     path("subscriptions/<int:pk>/reactivate/", s.ReactivateView.as_view(), name="reactivate"),
     path("subscriptions/<int:pk>/cancel/", s.CancelView.as_view(), name="cancel"),
+    path("subscriptions/<int:pk>/renewal/", renewal.RenewalView.as_view(), name="renewal"),
+    path(
+        "subscriptions/<int:pk>/renewal/remove/",
+        renewal.RemoveRenewalView.as_view(),
+        name="renewal-remove",
+    ),
 ]
 
 org_urlpatterns = [

@@ -24,7 +24,14 @@ from partners.models import (
 from partners.services.partnerships import request_partnership
 from partners.services.team import invite_member
 from portal.scoping import unscoped
-from subscriptions.models import Order, Subscription, SubscriptionEvent
+from subscriptions.models import (
+    Order,
+    RenewalReminder,
+    ScheduledChange,
+    Subscription,
+    SubscriptionEvent,
+    TermTransition,
+)
 from tests.factories import (
     CustomerFactory,
     MembershipFactory,
@@ -87,6 +94,8 @@ ORG_ROUTES = {
     "subscriptions:suspend": (P1_SELLERS, R1_ALL, "post"),
     "subscriptions:reactivate": (P1_SELLERS, R1_ALL, "post"),
     "subscriptions:cancel": (P1_SELLERS, set(), "get"),
+    "subscriptions:renewal": (P1_SELLERS, R1_ALL, "post"),
+    "subscriptions:renewal-remove": (P1_SELLERS, R1_ALL, "post"),
     "team:list": (P1_ALL, R1_ALL, "get"),
     "team:invite": (P1_ADMIN, R1_ALL, "get"),
     "team:edit": (P1_ADMIN, R1_ALL, "get"),
@@ -101,6 +110,7 @@ PUBLIC_ROUTES = {
     "healthz": "tests/portal/test_health.py",
     "favicon": "tests/portal/test_health.py",
     "set-language": "tests/portal/test_i18n.py",
+    "profile": "tests/subscriptions/test_reminders.py",
     "enroll": "tests/partners/test_enrollment.py",
     "team-invitation": "tests/partners/test_team.py",
     "team-invitation-accept": "tests/partners/test_team.py",
@@ -228,6 +238,9 @@ SNAPSHOT_MODELS = (
     Order,
     Subscription,
     SubscriptionEvent,
+    ScheduledChange,
+    TermTransition,
+    RenewalReminder,
 )
 
 

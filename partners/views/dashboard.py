@@ -1,5 +1,6 @@
 """The organization's dashboard."""
 
+from django.utils import timezone
 from django.views.generic import TemplateView
 
 from partners.selectors import (
@@ -7,6 +8,7 @@ from partners.selectors import (
     team_invitation_list,
 )
 from portal.views import OrgView
+from subscriptions.selectors import renewal_counts
 
 
 class DashboardView(OrgView, TemplateView):
@@ -18,5 +20,8 @@ class DashboardView(OrgView, TemplateView):
         return super().get_context_data(
             member_count=member_list(org=org).count(),
             pending_invitations=team_invitation_list(org=org).count(),
+            renewals=renewal_counts(org=org, today=timezone.localdate())
+            if org.is_provider
+            else None,
             **kwargs,
         )

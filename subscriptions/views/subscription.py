@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
+from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from customers.selectors import customer_detail
@@ -18,7 +19,9 @@ from partners.permissions import can
 from partners.selectors import active_partner_organizations
 from portal.forms import add_service_errors
 from portal.ratelimit import RateLimitedPostMixin
+from portal.tables import ExportMixin
 from portal.views import OrgListView, OrgView
+from subscriptions.filters import SubscriptionFilter
 from subscriptions.forms import (
     AddLicensesForm,
     AddSubscriptionsForm,
@@ -39,6 +42,7 @@ from subscriptions.selectors import (
 )
 from subscriptions.services import lifecycle, orders
 from subscriptions.tables import SubscriptionTable
+from subscriptions.views.renewal_section import renewal_context
 
 
 def support_contacts(provider: Organization):
@@ -154,6 +158,7 @@ class SubscriptionDetailView(SubscriptionMixin, TemplateView):
             provider=provider,
             history=subscription_history(subscription=subscription),
             forms=forms,
+            **renewal_context(membership, subscription),
             **kwargs,
         )
 
@@ -346,15 +351,28 @@ class CancelView(SubscriptionMixin, FormView):
         return redirect(self.detail_url())
 
 
-class SubscriptionListView(OrgListView, SingleTableMixin, TemplateView):
+class SubscriptionListView(OrgListView, ExportMixin, SingleTableMixin, FilterView):
     """Subscriptions: everything the organization may see, with who is credited and who
     supports it. For a reseller, this is where credited or supported subscriptions of
     customers it does not administer show up (read-only)."""
 
     action = "subscriptions.view"
+    results_target = "subscriptions"
     table_class = SubscriptionTable
+    filterset_class = SubscriptionFilter
     template_name = "subscriptions/subscription_list.html"
     table_pagination = {"per_page": 25}
+    export_formats = ("csv",)
+    export_name = "subscriptions"
 
-    def get_table_data(self):
+    def get_queryset(self):
         return subscription_table(org=self.request.org).order_by("customer__company_name", "pk")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Rows on this page answer it; only an empty page asks whether filters hid all.
+        context["has_subscriptions"] = (
+            context["table"].paginator.count > 0
+            or subscription_detail(org=self.request.org).exists()
+        )
+        return context

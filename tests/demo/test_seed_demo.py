@@ -78,7 +78,7 @@ def test_demo_data_has_its_audit_trail_on_the_activity_page(client_for):
     contoso = Organization.objects.get(name="Contoso Distribution")
     with unscoped("assert"):
         verbs = set(AuditEvent.objects.filter(organization=contoso).values_list("verb", flat=True))
-        assert SubscriptionEvent.objects.filter(verb="created").count() == 6
+        assert SubscriptionEvent.objects.filter(verb="created").count() == 8
     assert {
         "organization.created",
         "member.added",

@@ -49,6 +49,8 @@ R_OTHER = member(R, SUPPORT, pk=999)
 CASES = [
     # A reseller operates licenses only on subscriptions of customers delegated to it.
     ("subscriptions.operate", P_SALES, subscription(C), True, "provider's own customer"),
+    ("subscriptions.renewal", R_SALES, subscription(C), True, "customer delegated to it"),
+    ("subscriptions.renewal", R_ADMIN, subscription(D), False, "delegated to another reseller"),
     ("subscriptions.operate", P_SALES, subscription(E), False, "another provider's customer"),
     ("subscriptions.operate", R_SALES, subscription(C), True, "customer delegated to it"),
     ("subscriptions.operate", R_ADMIN, subscription(D), False, "delegated to another reseller"),

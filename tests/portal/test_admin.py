@@ -8,7 +8,13 @@ from partners.services.partnerships import request_partnership
 from partners.services.team import invite_member
 from portal.emails import queue_message
 from portal.scoping import unscoped
-from subscriptions.models import Order, SubscriptionEvent
+from subscriptions.models import (
+    Order,
+    RenewalReminder,
+    ScheduledChange,
+    SubscriptionEvent,
+    TermTransition,
+)
 from tests.factories import CustomerFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +32,12 @@ def test_staff_render_every_changelist_and_change_form(world, client_for):
         Partnership.objects.create(provider=world.provider, reseller=world.reseller)
         subscription = SubscriptionFactory(customer=CustomerFactory(provider=world.provider))
         SubscriptionEvent.objects.create(subscription=subscription, verb="created")
+        end = subscription.renewal_date
+        ScheduledChange.objects.create(subscription=subscription, term_end=end, quantity=3)
+        TermTransition.objects.create(
+            subscription=subscription, term_end=end, kind="renewed", as_of=end
+        )
+        RenewalReminder.objects.create(subscription=subscription, term_end=end, days_before=7)
         Order.objects.create(
             provider=world.provider, customer=CustomerFactory(provider=world.provider)
         )

@@ -88,7 +88,13 @@ LIST_PAGES = [
         "provider",
         ("kind", "actor", "created_at_after", "created_at_before", "date_after", *COMMON_PARAMS),
     ),
-    ListPage("subscriptions:list", (), "provider_support", "provider", COMMON_PARAMS),
+    ListPage(
+        "subscriptions:list",
+        ("subscriptions.filters.SubscriptionFilter",),
+        "provider_support",
+        "provider",
+        ("q", "status", "offer", "reseller", "renews_within", "at_term_end", *COMMON_PARAMS),
+    ),
     ListPage("partners:provider-list", (), "reseller_admin", "reseller", COMMON_PARAMS),
 ]
 # The brief's named cases, on every list page.

@@ -17,6 +17,7 @@ from partners.models import Membership
 from partners.permissions import can
 from partners.services.partnerships import request_link
 from portal.scoping import unscoped
+from subscriptions.models import ScheduledChange
 from tests.reliability._isolation import (
     ORG_OF_ROLE,
     ROLES,
@@ -61,12 +62,19 @@ def _customer(t: T1, route: str) -> Sample:
 def _subscription(t: T1, route: str) -> Sample:
     key = "s1s" if route == "subscriptions:reactivate" else "s1"
     subscription = t.subscriptions[key]
+    if route == "subscriptions:renewal-remove":
+        with unscoped("a schedule for the sample to remove"):
+            ScheduledChange.objects.get_or_create(
+                subscription=subscription,
+                defaults={"term_end": subscription.renewal_date, "quantity": 9},
+            )
     body = {"version": subscription.version} | {
         "subscriptions:support-contact": {"contact": t.orgs["r2"].pk},
         "subscriptions:incentive": {"reseller": t.orgs["r2"].pk},
         "subscriptions:licenses": {"quantity": 9},
         "subscriptions:add-licenses": {"count": 2, "idempotency_key": str(uuid.uuid4())},
         "subscriptions:upgrade": {"offer": t.offers["upgrade"].pk},
+        "subscriptions:renewal": {"quantity": 9},
     }.get(route, {})
     return Sample("p1", frozenset({"p1", "r1"}), subscription.pk, body)
 
@@ -97,6 +105,8 @@ SAMPLES = {
             "subscriptions:suspend",
             "subscriptions:reactivate",
             "subscriptions:cancel",
+            "subscriptions:renewal",
+            "subscriptions:renewal-remove",
         )
     },
     "partners:request-send": lambda t, r: Sample(

@@ -35,11 +35,13 @@ from portal.sign_in_domain import customer_admin_address
 from subscriptions.models import Offer, Subscription
 from subscriptions.services.lifecycle import (
     designate_support_contact,
+    set_auto_renew,
     set_incentive_reseller,
     set_status,
     upgrade_subscription,
 )
-from subscriptions.services.orders import submit_new_customer_order
+from subscriptions.services.orders import add_subscriptions, submit_new_customer_order
+from subscriptions.services.renewals import schedule_change
 
 PASSWORD = "demo-pass-2026"  # noqa: S105 (published demo password, DEBUG only)
 
@@ -200,6 +202,7 @@ class Command(BaseCommand):
             self._catalog()
             self._customers()
             self._subscription_stories()
+            self._renewal_stories()
         self.stdout.write(self.style.SUCCESS(f"Demo data is ready. Logins (password {PASSWORD}):"))
         for kind, name, _slug, _pid, _country, email in ORGANIZATIONS:
             self.stdout.write(f"  {email:<26} Admin of {name} ({kind})")
@@ -347,6 +350,40 @@ class Command(BaseCommand):
         if premium and premium.reseller is None:
             set_incentive_reseller(subscription=premium, reseller=fabrikam, **common)
             designate_support_contact(subscription=premium, contact=fabrikam, **common)
+
+    def _renewal_stories(self) -> None:
+        """Monthly subscriptions whose term ends within the next weeks, for `make run` to
+        show the lifecycle: Adatum's renews with a change scheduled (more licenses),
+        Alpine Ski House's expires (auto-renew off); Coho Winery's, suspended, expires
+        too. Try `manage.py run_lifecycle --as-of <a month from today>`."""
+        contoso, fabrikam = self._org("contoso"), self._org("fabrikam")
+        actor = self._admin("contoso")
+        exchange = Offer.objects.get(offer_id="EXO-P1-P1M")
+        for domain, licenses in (("adatum.example", 10), ("alpineskihouse.example", 5)):
+            customer = Customer.objects.get(provider=contoso, domain=domain)
+            add_subscriptions(
+                provider=contoso,
+                actor=actor,
+                customer=customer,
+                lines=[(exchange, licenses)],
+                reseller=fabrikam if customer.reseller_id else None,
+                confirm_no_incentive=True,
+                idempotency_key=uuid.uuid5(ORDER_KEYS, f"renewal-{domain}"),
+            )
+
+        def monthly(domain: str) -> Subscription:
+            return Subscription.objects.get(
+                customer__provider=contoso, customer__domain=domain, offer=exchange
+            )
+
+        renews = monthly("adatum.example")
+        if not hasattr(renews, "scheduled_change"):
+            schedule_change(subscription=renews, actor=actor, org=contoso, quantity=15)
+        expires = monthly("alpineskihouse.example")
+        if expires.auto_renew:
+            set_auto_renew(
+                subscription=expires, actor=actor, org=contoso, auto_renew=False, version=None
+            )
 
     def _user(self, email: str, staff: bool = False) -> User:
         """A demo login: the published password, and in place of the emailed code the
