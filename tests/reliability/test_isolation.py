@@ -83,7 +83,7 @@ def _subscription(t: T1, route: str) -> Sample:
     key = "s1s" if route == "subscriptions:reactivate" else "s1"
     subscription = t.subscriptions[key]
     body = {"version": subscription.version} | {
-        "subscriptions:support-contact": {"contact": t.orgs["r2"].pk},
+        "subscriptions:support-contact": {"contact": t.orgs["p1"].pk},
         "subscriptions:incentive": {"reseller": t.orgs["r2"].pk},
         "subscriptions:licenses": {"quantity": 9},
         "subscriptions:add-licenses": {"count": 2, "idempotency_key": str(uuid.uuid4())},
@@ -496,7 +496,8 @@ def test_add_subscription_refuses_foreign_resellers_and_retired_offers(t1):
 @pytest.mark.parametrize(
     ("route", "field", "choices"),
     [
-        ("subscriptions:support-contact", "contact", lambda o: _ids(o["p1"], o["r1"], o["r2"])),
+        # The provider, or the reseller the customer is delegated to (R1), only.
+        ("subscriptions:support-contact", "contact", lambda o: _ids(o["p1"], o["r1"])),
         ("subscriptions:incentive", "reseller", lambda o: {""} | _ids(o["r1"], o["r2"])),
         ("subscriptions:upgrade", "offer", None),
     ],
@@ -516,12 +517,12 @@ def test_subscription_actions_refuse_foreign_choices(route, field, choices, t1):
     expected = choices(o) if choices else {str(t1.offers["upgrade"].pk)}
     assert _options(form.group(0).encode(), field) == expected
     if route == "subscriptions:support-contact":
-        # P2's subscription offers P2's own partners.
+        # P2's subscription of an undelegated customer offers P2 only.
         s2 = t1.subscriptions["s2"]
         p2_page = t1.clients["p2"].get(
             reverse("subscriptions:detail", kwargs={"org_slug": o["p2"].slug, "pk": s2.pk})
         )
-        assert _options(p2_page.content, "contact") == _ids(o["p2"], o["r3"])
+        assert _options(p2_page.content, "contact") == _ids(o["p2"])
     foreign = (
         [t1.offers["retired"], t1.offers["base"]]
         if route == "subscriptions:upgrade"

@@ -345,8 +345,8 @@ class Command(BaseCommand):
             set_status(subscription=azure, status="cancelled", **common)
         premium = sub("wideworldimporters.example", "M365-PREM-P1Y")
         if premium and premium.reseller is None:
+            # Credited only: support goes to the provider or the delegated reseller.
             set_incentive_reseller(subscription=premium, reseller=fabrikam, **common)
-            designate_support_contact(subscription=premium, contact=fabrikam, **common)
 
     def _user(self, email: str, staff: bool = False) -> User:
         """A demo login: the published password, and in place of the emailed code the
