@@ -56,7 +56,7 @@ test: $(STAMP)
 		SECRET_KEY=$${SECRET_KEY:-insecure-test-key-only-for-the-test-suite-0123456789} \
 		DEBUG=false ALLOWED_HOSTS=localhost,127.0.0.1,testserver; \
 	$(BIN)/python manage.py preflight || exit 1; \
-	if [ ! -d node_modules/axe-core ]; then \
+	if [ ! -d node_modules/axe-core ] || [ ! -d node_modules/vnu-jar ]; then \
 		if ! command -v npm >/dev/null 2>&1; then \
 			echo "error: npm is required for the accessibility tests (axe-core). Install Node.js 20+ and npm, then rerun make test." >&2; \
 			exit 1; \

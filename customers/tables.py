@@ -51,8 +51,8 @@ class CustomerTable(PortalTable):
         # The down arrow: htmx inserts the row's details after it (customers:row).
         row = self.object_url("customers:row", record.pk)
         return format_html(
-            '<a class="expander" href="{url}" hx-get="{url}" hx-target="#customer-{pk}" '
-            'hx-swap="afterend" role="button" aria-expanded="false" '
+            '<a class="expander" href="{url}" data-hx-get="{url}" data-hx-target="#customer-{pk}" '
+            'data-hx-swap="afterend" role="button" aria-expanded="false" '
             'aria-controls="customer-{pk}-details" data-expander aria-label="{label}">'
             '<span aria-hidden="true">▾</span></a>',
             url=row,

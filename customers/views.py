@@ -155,6 +155,13 @@ class CustomerResellerView(CustomerMixin, FormView):
 
     def form_valid(self, form):
         customer = self.get_customer()
+        if form.cleaned_data["reseller"] == customer.reseller:
+            messages.info(
+                self.request,
+                _("Nothing changed: %(reseller)s already administers %(customer)s.")
+                % {"reseller": customer.reseller.name, "customer": customer.company_name},
+            )
+            return redirect(self.org_url("customers:detail", pk=customer.pk))
         try:
             services.set_customer_reseller(
                 customer=customer, actor=self.request.user, reseller=form.cleaned_data["reseller"]

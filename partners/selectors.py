@@ -115,6 +115,13 @@ def partnership_request_list(*, org: Organization) -> QuerySet[PartnershipReques
     )
 
 
+def open_partnership_request_list(*, org: Organization) -> QuerySet[PartnershipRequest]:
+    """The provider's requests still waiting for the reseller's answer (not expired)."""
+    return PartnershipRequest.objects.filter(
+        provider=org, state=PartnershipRequest.State.PENDING, expires_at__gt=timezone.now()
+    )
+
+
 def incoming_request_list(*, org: Organization) -> QuerySet[PartnershipRequest]:
     """Unanswered requests addressed to the reseller's users."""
     member_emails = Membership.objects.filter(organization=org).values("user__email")

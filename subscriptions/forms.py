@@ -1,10 +1,27 @@
 from django import forms
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from partners.models import Organization
 from portal.forms import HiddenFieldsMixin
 from subscriptions.models import Offer
+
+
+def license_range(offer: Offer) -> str:
+    """ "1 to 300 licenses", "Exactly 1 license": plural by the largest number."""
+    if offer.min_licenses == offer.max_licenses:
+        return ngettext(
+            "Exactly %(max)s license", "Exactly %(max)s licenses", offer.max_licenses
+        ) % {"max": offer.max_licenses}
+    return ngettext(
+        "%(min)s to %(max)s license", "%(min)s to %(max)s licenses", offer.max_licenses
+    ) % {"min": offer.min_licenses, "max": offer.max_licenses}
+
+
+def billed(offer: Offer) -> str:
+    if offer.billing_frequency == Offer.BillingFrequency.MONTHLY:
+        return gettext("billed monthly")
+    return gettext("billed annually")
 
 
 class OrderLinesForm(forms.Form):
@@ -18,13 +35,7 @@ class OrderLinesForm(forms.Form):
                 label=offer.name,
                 required=False,
                 min_value=0,
-                help_text=_("%(min)s to %(max)s licenses · %(term)s, billed %(billing)s")
-                % {
-                    "min": offer.min_licenses,
-                    "max": offer.max_licenses,
-                    "term": offer.get_term_display(),
-                    "billing": offer.get_billing_frequency_display().lower(),
-                },
+                help_text=f"{license_range(offer)} · {offer.get_term_display()}, {billed(offer)}",
                 widget=forms.NumberInput(
                     attrs={"inputmode": "numeric", "placeholder": "0", "max": offer.max_licenses}
                 ),
@@ -46,7 +57,11 @@ class OrderLinesForm(forms.Form):
             if quantity > offer.max_licenses:
                 self.add_error(
                     name,
-                    _("%(offer)s takes at most %(max)s licenses.")
+                    ngettext(
+                        "%(offer)s takes at most %(max)s license.",
+                        "%(offer)s takes at most %(max)s licenses.",
+                        offer.max_licenses,
+                    )
                     % {"offer": offer.name, "max": offer.max_licenses},
                 )
             elif quantity < offer.min_licenses:

@@ -186,7 +186,7 @@ def request_partnership(
             raise ValidationError(
                 _(
                     "A partnership request to %(email)s is already pending. "
-                    "Use Resend on it below to send a new link."
+                    "To send a new link, use Resend on that request."
                 )
                 % {"email": email},
                 code="already_requested",

@@ -20,6 +20,7 @@ from partners.filters import PartnerResellerFilter
 from partners.forms import PartnershipDraftForm, PartnershipRequestForm
 from partners.selectors import (
     incoming_request_list,
+    open_partnership_request_list,
     partner_provider_list,
     partner_reseller_list,
     partnership_for,
@@ -118,8 +119,19 @@ class PartnershipRequestCreateView(RateLimitedPostMixin, OrgView, FormView):
             )
         except ValidationError as exc:
             form.add_error(None, exc)
+            if exc.code == "already_requested":
+                # The message says to use Resend: offer it right here.
+                self.pending_request = (
+                    open_partnership_request_list(org=self.request.org)
+                    .filter(email__iexact=form.cleaned_data["email"])
+                    .first()
+                )
             return self.form_invalid(form)
         return render_draft(self, request_row, token)
+
+    def get_context_data(self, **kwargs):
+        pending = getattr(self, "pending_request", None)
+        return super().get_context_data(pending_request=pending, **kwargs)
 
 
 class PartnershipRequestActionView(OrgView, View):
@@ -183,8 +195,30 @@ class PartnershipRequestSendView(RateLimitedPostMixin, PartnershipRequestActionV
         return redirect(self.org_url("partners:reseller-list"))
 
 
-class PartnershipRequestResendView(PartnershipRequestActionView):
+class ConfirmedRequestActionView(PartnershipRequestActionView):
+    """Resend and Revoke: a GET shows what the action will do, with the button that
+    does it (a plain form: no JavaScript needed); the POST does it."""
+
+    http_method_names = ["get", "post"]
+    template_name = "partners/partnershiprequest_confirm.html"
+    confirm: str  # "resend" or "revoke"
+
+    def get(self, request, *args, **kwargs):
+        obj = get_object_or_404(partnership_request_list(org=request.org), pk=kwargs["pk"])
+        if not obj.is_open:
+            messages.info(
+                request,
+                _("The request to %(email)s is no longer pending.") % {"email": obj.email},
+            )
+            return redirect(self.org_url("partners:reseller-list"))
+        context = {"partnership_request": obj, "confirm": self.confirm, "view": self}
+        return TemplateResponse(request, self.template_name, context)
+
+
+class PartnershipRequestResendView(ConfirmedRequestActionView):
     """Resend: a new link (the old one stops working) and the draft again."""
+
+    confirm = "resend"
 
     def perform(self, obj):
         token = partnerships.resend_partnership_request(
@@ -199,7 +233,9 @@ class PartnershipRequestResendView(PartnershipRequestActionView):
         return render_draft(self, obj, token)
 
 
-class PartnershipRequestRevokeView(PartnershipRequestActionView):
+class PartnershipRequestRevokeView(ConfirmedRequestActionView):
+    confirm = "revoke"
+
     def perform(self, obj):
         partnerships.revoke_partnership_request(
             provider=self.request.org, actor=self.request.user, request=obj

@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from customers.services import end_delegations
 from partners.audit import record_event
@@ -118,8 +120,9 @@ def designate_support_contact(
     contact: Organization | None,
     version: int | None,
 ) -> Subscription:
-    """The provider itself (None) or one of its active partner resellers handles support.
-    The chosen reseller's Admins are told by email."""
+    """The provider itself (None), or the reseller the customer is delegated to (as in
+    Partner Center: only the reseller with delegated admin over the customer), handles
+    support. The chosen reseller's Admins are told by email."""
     provider = subscription.customer.provider
     if contact == provider:
         contact = None
@@ -130,6 +133,20 @@ def designate_support_contact(
     old = subscription.support_contact
     if _already_done(subscription, version, old == contact):
         return subscription
+    _require_live(subscription)
+    if contact is not None and contact != old and contact.pk != subscription.customer.reseller_id:
+        raise ValidationError(
+            _(
+                "%(reseller)s does not administer %(customer)s: only %(provider)s or the "
+                "customer's reseller can be its support contact."
+            )
+            % {
+                "reseller": contact.name,
+                "customer": subscription.customer.company_name,
+                "provider": provider.name,
+            },
+            code="not_delegated",
+        )
     if old == contact:
         return subscription
     subscription.support_contact = contact
@@ -165,6 +182,7 @@ def set_incentive_reseller(
     old = subscription.reseller
     if _already_done(subscription, version, old == reseller):
         return subscription
+    _require_live(subscription)
     if old == reseller:
         return subscription
     subscription.reseller = reseller
@@ -196,8 +214,9 @@ def _window_message(subscription: Subscription) -> str:
         "again at renewal on %(renewal)s."
     ) % {
         "days": settings.SUBSCRIPTION_CANCELLATION_WINDOW_DAYS,
-        "closed": subscription.cancellation_window_ends.isoformat(),
-        "renewal": subscription.renewal_date.isoformat(),
+        # As the pages write dates (the active language's DATE_FORMAT), not ISO.
+        "closed": date_format(subscription.cancellation_window_ends, "DATE_FORMAT"),
+        "renewal": date_format(subscription.renewal_date, "DATE_FORMAT"),
     }
 
 
@@ -219,7 +238,11 @@ def change_licenses(
     if not offer.min_licenses <= quantity <= offer.max_licenses:
         raise ValidationError(
             {
-                "quantity": _("%(offer)s takes %(min)s to %(max)s licenses.")
+                "quantity": ngettext(
+                    "%(offer)s takes %(min)s to %(max)s license.",
+                    "%(offer)s takes %(min)s to %(max)s licenses.",
+                    offer.max_licenses,
+                )
                 % {"offer": offer.name, "min": offer.min_licenses, "max": offer.max_licenses}
             },
             code="quantity",
@@ -291,9 +314,12 @@ def add_licenses(
     offer = current.offer
     raise ValidationError(
         {
-            "count": _(
+            "count": ngettext(
+                "%(offer)s takes at most %(max)s license; this subscription has %(now)s, "
+                "so at most %(more)s more can be added.",
                 "%(offer)s takes at most %(max)s licenses; this subscription has %(now)s, "
-                "so at most %(more)s more can be added."
+                "so at most %(more)s more can be added.",
+                offer.max_licenses,
             )
             % {
                 "offer": offer.name,
@@ -345,8 +371,10 @@ def upgrade_subscription(
     if not offer.min_licenses <= subscription.quantity <= offer.max_licenses:
         raise ValidationError(
             {
-                "offer": _(
-                    "%(offer)s takes %(min)s to %(max)s licenses; change the licenses first."
+                "offer": ngettext(
+                    "%(offer)s takes %(min)s to %(max)s license; change the licenses first.",
+                    "%(offer)s takes %(min)s to %(max)s licenses; change the licenses first.",
+                    offer.max_licenses,
                 )
                 % {"offer": offer.name, "min": offer.min_licenses, "max": offer.max_licenses}
             },

@@ -7,7 +7,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
@@ -32,7 +34,7 @@ from subscriptions.forms import (
     UpgradeForm,
     VersionedForm,
 )
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, renewal_date
 from subscriptions.selectors import (
     orderable_offers,
     subscription_detail,
@@ -45,10 +47,16 @@ from subscriptions.tables import SubscriptionTable
 from subscriptions.views.renewal_section import renewal_context
 
 
-def support_contacts(provider: Organization):
-    """The provider itself and its active partner resellers."""
-    partners = active_partner_organizations(org=provider)
-    return Organization.objects.filter(Q(pk=provider.pk) | Q(pk__in=partners.values("pk")))
+def support_contacts(subscription: Subscription):
+    """The provider itself and, when it is still a partner, the reseller the customer is
+    delegated to (the service refuses anyone else), and whoever supports it now."""
+    customer = subscription.customer
+    partners = active_partner_organizations(org=customer.provider).filter(pk=customer.reseller_id)
+    return Organization.objects.filter(
+        Q(pk=customer.provider_id)
+        | Q(pk__in=partners.values("pk"))
+        | Q(pk=subscription.support_contact_id)
+    )
 
 
 class SubscriptionAddView(RateLimitedPostMixin, OrgView, FormView):
@@ -101,7 +109,11 @@ class SubscriptionAddView(RateLimitedPostMixin, OrgView, FormView):
         count = order.subscriptions.count()
         messages.success(
             self.request,
-            _("%(count)s new subscription(s) added for %(customer)s.")
+            ngettext(
+                "%(count)s new subscription added for %(customer)s.",
+                "%(count)s new subscriptions added for %(customer)s.",
+                count,
+            )
             % {"count": count, "customer": customer.company_name},
         )
         return redirect(f"{self.org_url('customers:detail', pk=customer.pk)}#subscriptions")
@@ -132,25 +144,34 @@ class SubscriptionDetailView(SubscriptionMixin, TemplateView):
         provider = subscription.customer.provider
         version = {"version": subscription.version}
         forms = {}
-        if can(membership, "subscriptions.support_contact", subscription):
+        # A cancelled or expired subscription is read-only: no form at all.
+        live = not subscription.is_final
+        if live and can(membership, "subscriptions.support_contact", subscription):
             forms["support_contact"] = SupportContactForm(
                 initial={**version, "contact": subscription.support_contact or provider},
-                contacts=support_contacts(provider),
+                contacts=support_contacts(subscription),
+                auto_id="id_support_%s",
             )
-        if can(membership, "subscriptions.manage", subscription):
+        if live and can(membership, "subscriptions.manage", subscription):
             forms["incentive"] = IncentiveForm(
                 initial={**version, "reseller": subscription.reseller},
                 resellers=active_partner_organizations(org=provider),
+                auto_id="id_incentive_%s",
             )
             forms["auto_renew"] = AutoRenewForm(
-                initial={**version, "auto_renew": subscription.auto_renew}
+                initial={**version, "auto_renew": subscription.auto_renew}, auto_id="id_renew_%s"
             )
             offers = upgrade_offers(subscription=subscription)
             if offers.exists():
-                forms["upgrade"] = UpgradeForm(initial=version, offers=offers)
-        if can(membership, "subscriptions.operate", subscription):
-            forms["licenses"] = LicensesForm(initial={**version, "quantity": subscription.quantity})
-            forms["add_licenses"] = AddLicensesForm(initial={"idempotency_key": uuid4()})
+                # A GET to the review page, which confirms with a POST.
+                forms["upgrade"] = UpgradeForm(
+                    initial=version, offers=offers, auto_id="id_upgrade_%s"
+                )
+        if live and can(membership, "subscriptions.operate", subscription):
+            # One license form: the number the subscription should have.
+            forms["licenses"] = LicensesForm(
+                initial={**version, "quantity": subscription.quantity}, auto_id="id_licenses_%s"
+            )
             forms["status"] = VersionedForm(initial=version)
         return super().get_context_data(
             subscription=subscription,
@@ -206,7 +227,7 @@ class SupportContactView(SubscriptionActionView):
         return _("The designated support contact was saved.")
 
     def form_kwargs(self, subscription):
-        return {"contacts": support_contacts(subscription.customer.provider)}
+        return {"contacts": support_contacts(subscription)}
 
     def perform(self, subscription, data):
         lifecycle.designate_support_contact(
@@ -283,8 +304,30 @@ class AutoRenewView(SubscriptionActionView):
 
 
 class UpgradeView(SubscriptionActionView):
+    """GET: the review (from, to, what carries over), with the button that upgrades.
+    POST: the upgrade."""
+
     action = "subscriptions.manage"
     form_class = UpgradeForm
+    http_method_names = ["get", "post"]
+
+    def get(self, request, *args, **kwargs):
+        subscription = self.get_subscription()
+        form = self.form_class(request.GET, **self.form_kwargs(subscription))
+        if subscription.is_final or not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return redirect(self.detail_url())
+        offer = form.cleaned_data["offer"]
+        context = {
+            "subscription": subscription,
+            "offer": offer,
+            "form": form,
+            "renewal_date": renewal_date(subscription.term_start, offer.term),
+            "view": self,
+        }
+        return TemplateResponse(request, "subscriptions/subscription_confirm_upgrade.html", context)
 
     @property
     def success_message(self):

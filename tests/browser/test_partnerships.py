@@ -188,7 +188,7 @@ def test_the_provider_edits_the_draft_opens_it_in_email_copies_it_and_sends_it(
     expect(row).to_contain_text("Alex Martin")
     expect(row.get_by_text("Pending", exact=True)).to_be_visible()
     expect(row.get_by_text("Sent", exact=True)).to_be_visible()
-    expect(row.get_by_role("button", name="Revoke")).to_be_visible()
+    expect(row.get_by_role("link", name="Revoke")).to_be_visible()
     screenshot("listed")
     assert page_errors == []
 
@@ -369,12 +369,13 @@ def test_a_revoked_request_link_says_it_was_withdrawn_and_names_no_provider(
     page.get_by_role("link", name="Done").click()
     row = request_row(page, NEW_RESELLER)
     expect(row.get_by_text("Not sent by the portal")).to_be_visible()
-    row.get_by_role("button", name="Revoke").click()
+    row.get_by_role("link", name="Revoke").click()
+    page.get_by_role("button", name="Revoke the request").click()
     expect(
         page.get_by_text(f"The partnership request to {NEW_RESELLER} was revoked")
     ).to_be_visible()
     expect(row.get_by_text("Revoked", exact=True)).to_be_visible()
-    expect(row.get_by_role("button", name="Revoke")).to_have_count(0)
+    expect(row.get_by_role("link", name="Revoke")).to_have_count(0)
     screenshot("revoked")
     with unscoped("assert"):
         assert PartnershipRequest.objects.get(email=NEW_RESELLER).state == "revoked"

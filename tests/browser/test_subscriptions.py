@@ -66,7 +66,7 @@ def test_add_a_subscription_designate_support_and_the_reseller_sees_it(
     page.get_by_label("Business Basic").fill("15")
     screenshot("new-subscription")
     page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_text("new subscription(s) added for Adatum Corp")).to_be_visible()
+    expect(page.get_by_text("1 new subscription added for Adatum Corp")).to_be_visible()
 
     page.get_by_role("link", name="Business Basic").click()
     expect(page.get_by_role("heading", name="Business Basic")).to_be_visible()

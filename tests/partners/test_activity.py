@@ -156,6 +156,11 @@ def test_every_customer_and_subscription_action_writes_exactly_one_entry(world, 
         (lambda: set_status(status="active", **common), "subscription.status_changed"),
         (lambda: set_status(status="cancelled", **common), "subscription.status_changed"),
     ]
+    # The support contact is the customer's reseller: delegate it first.
+    exactly_one(
+        lambda: set_customer_reseller(customer=customer, actor=admin, reseller=world.reseller),
+        "customer.reseller_assigned",
+    )
     for action, verb in steps:
         entry = exactly_one(action, verb)
         assert entry.subscription_id == subscription.pk

@@ -102,7 +102,10 @@ def test_a_second_pending_request_to_the_same_address_offers_resend(world, clien
     response = client.post(
         url(world, "partners:request-create"), {"email": "Owner@NewReseller.example"}
     )
-    assert "is already pending. Use Resend on it below" in response.content.decode()
+    assert (
+        "is already pending. To send a new link, use Resend on that request."
+        in response.content.decode()
+    )
     assert count(PartnershipRequest) == 1
 
 

@@ -69,7 +69,7 @@ def _subscription(t: T1, route: str) -> Sample:
                 defaults={"term_end": subscription.renewal_date, "quantity": 9},
             )
     body = {"version": subscription.version} | {
-        "subscriptions:support-contact": {"contact": t.orgs["r2"].pk},
+        "subscriptions:support-contact": {"contact": t.orgs["p1"].pk},
         "subscriptions:incentive": {"reseller": t.orgs["r2"].pk},
         "subscriptions:licenses": {"quantity": 9},
         "subscriptions:add-licenses": {"count": 2, "idempotency_key": str(uuid.uuid4())},

@@ -113,7 +113,8 @@ def test_add_subscription_refuses_foreign_resellers_and_retired_offers(t1):
 @pytest.mark.parametrize(
     ("route", "field", "choices"),
     [
-        ("subscriptions:support-contact", "contact", lambda o: _ids(o["p1"], o["r1"], o["r2"])),
+        # The provider, or the reseller the customer is delegated to (R1), only.
+        ("subscriptions:support-contact", "contact", lambda o: _ids(o["p1"], o["r1"])),
         ("subscriptions:incentive", "reseller", lambda o: {""} | _ids(o["r1"], o["r2"])),
         ("subscriptions:upgrade", "offer", None),
     ],
@@ -133,12 +134,12 @@ def test_subscription_actions_refuse_foreign_choices(route, field, choices, t1):
     expected = choices(o) if choices else {str(t1.offers["upgrade"].pk)}
     assert _options(form.group(0).encode(), field) == expected
     if route == "subscriptions:support-contact":
-        # P2's subscription offers P2's own partners.
+        # P2's subscription of an undelegated customer offers P2 only.
         s2 = t1.subscriptions["s2"]
         p2_page = t1.clients["p2"].get(
             reverse("subscriptions:detail", kwargs={"org_slug": o["p2"].slug, "pk": s2.pk})
         )
-        assert _options(p2_page.content, "contact") == _ids(o["p2"], o["r3"])
+        assert _options(p2_page.content, "contact") == _ids(o["p2"])
     foreign = (
         [t1.offers["retired"], t1.offers["base"]]
         if route == "subscriptions:upgrade"

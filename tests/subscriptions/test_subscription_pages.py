@@ -35,7 +35,7 @@ def test_the_detail_page_shows_the_subscription_and_its_history(world, shop, cli
         "BASIC",
         "<dd>9</dd>",
         "<dd>Active</dd>",
-        "1 year · billed Monthly",
+        "1 year · billed monthly",
         date_format(timezone.localtime(created), "DATETIME_FORMAT"),
         "Northwind Test",  # associated reseller
         "Contoso Test",  # support contact: the provider by default

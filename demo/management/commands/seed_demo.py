@@ -348,8 +348,8 @@ class Command(BaseCommand):
             set_status(subscription=azure, status="cancelled", **common)
         premium = sub("wideworldimporters.example", "M365-PREM-P1Y")
         if premium and premium.reseller is None:
+            # Credited only: support goes to the provider or the delegated reseller.
             set_incentive_reseller(subscription=premium, reseller=fabrikam, **common)
-            designate_support_contact(subscription=premium, contact=fabrikam, **common)
 
     def _renewal_stories(self) -> None:
         """Monthly subscriptions whose term ends within the next weeks, for `make run` to
