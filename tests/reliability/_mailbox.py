@@ -14,18 +14,21 @@ CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")  # allauth's code format, e.g.
 
 
 def newest_code(to: str) -> str | None:
-    """The code in the newest mail the portal queued for `to`, or None while the newest
-    mail holds none (a browser test polls this: the code mail may not be queued yet, and
-    a lockout alert may be the newest). The row holds only a marker; personalized() puts
-    the sealed code back as the worker does."""
+    """The code in the newest mail to `to` that holds one, or None while none does (a
+    browser test polls this: the code mail may not be queued yet, and the lockout alert,
+    queued by the worker, may land after it). The row holds only a marker; personalized()
+    puts the sealed code back as the worker does."""
     with unscoped("reading the outbox"):
-        row = OutboundEmail.objects.filter(to=to).order_by("-pk").first()
-    match = row and CODE.search(personalized(row).text)
-    return match.group(0) if match else None
+        rows = list(OutboundEmail.objects.filter(to=to).order_by("-pk")[:5])
+    for row in rows:
+        match = CODE.search(personalized(row).text)
+        if match:
+            return match.group(0)
+    return None
 
 
 def emailed_code(to: str) -> str:
-    """The code in the newest mail the portal queued for `to` (it must hold one)."""
+    """The code in the newest mail to `to` that holds one (there must be one)."""
     code = newest_code(to)
     assert code, f"the newest mail to {to} holds no code"
     return code
