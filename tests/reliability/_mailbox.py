@@ -13,25 +13,17 @@ from tests.factories import PASSWORD
 CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")  # allauth's code format, e.g. WRHM-BXRS
 
 
-def newest_code(to: str) -> str | None:
-    """The code in the newest mail to `to` that holds one, or None while none does (a
-    browser test polls this: the code mail may not be queued yet, and the lockout alert,
-    queued by the worker, may land after it). The row holds only a marker; personalized()
-    puts the sealed code back as the worker does."""
+def emailed_code(to: str) -> str:
+    """The code in the newest queued mail to `to` that holds one (there must be one). The
+    row holds only a marker; personalized() puts the sealed code back as the worker does.
+    Only for tests with no worker running: a sent row's sealed code is wiped."""
     with unscoped("reading the outbox"):
         rows = list(OutboundEmail.objects.filter(to=to).order_by("-pk")[:5])
     for row in rows:
         match = CODE.search(personalized(row).text)
         if match:
             return match.group(0)
-    return None
-
-
-def emailed_code(to: str) -> str:
-    """The code in the newest mail to `to` that holds one (there must be one)."""
-    code = newest_code(to)
-    assert code, f"the newest mail to {to} holds no code"
-    return code
+    raise AssertionError(f"no queued mail to {to} holds a code")
 
 
 def sign_up(client, email: str, next_url: str):
