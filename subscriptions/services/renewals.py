@@ -153,18 +153,19 @@ def _transitions(as_of, batch_size, result, recipients) -> None:
             # Catch up: one transition per missed term end, each its own transaction.
             while True:
                 try:
-                    kind = _transition_one(pk, as_of, recipients)
+                    kind, next_term_end = _transition_one(pk, as_of, recipients)
                 except IntegrityError:
                     # Another run recorded this term end first (the unique record).
                     result.skipped += 1
                     break
                 if kind is None:
                     break
-                if kind == TermTransition.Kind.RENEWED:
-                    result.renewed += 1
-                else:
+                if kind == TermTransition.Kind.EXPIRED:
                     result.expired += 1
                     break
+                result.renewed += 1
+                if next_term_end > as_of:
+                    break  # not due again: no second locking read to find that out
 
 
 def _lock_if_due(pk: int, as_of: date) -> Subscription | None:
@@ -214,10 +215,13 @@ def _renewal_plan(subscription: Subscription, schedule: ScheduledChange | None) 
 
 
 @transaction.atomic
-def _transition_one(pk: int, as_of: date, recipients: _Recipients) -> str | None:
+def _transition_one(
+    pk: int, as_of: date, recipients: _Recipients
+) -> tuple[str | None, date | None]:
+    """(the transition made, the next term end), or (None, None) when nothing was due."""
     subscription = _lock_if_due(pk, as_of)
     if subscription is None:
-        return None
+        return None, None
     schedule = (
         ScheduledChange.objects.filter(subscription=subscription).select_related("offer").first()
     )
@@ -304,7 +308,7 @@ def _transition_one(pk: int, as_of: date, recipients: _Recipients) -> str | None
             "provider": provider.name,
         },
     )
-    return kind
+    return kind, subscription.renewal_date
 
 
 def _reminders(as_of, batch_size, result, recipients) -> None:
