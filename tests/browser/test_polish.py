@@ -148,3 +148,37 @@ def test_users_page_shows_an_invitations_role_by_name(live_server, page: Page, w
     row = page.get_by_role("row", name="new.colleague@example.test")
     expect(row).to_contain_text("Sales agent")
     expect(row).not_to_contain_text("sales_agent")
+
+
+def test_resellers_customers_page_shows_the_created_column_whole_at_1280(
+    live_server, page: Page, world, shop
+):
+    """Defect 10: at 1280 px the reseller's Customers table fits its column: every header,
+    the last (Created) included, lies inside the content area, with no clipping."""
+    with unscoped("setup"):
+        world.provider.name = "Contoso Cloud Distribution Europe Middle East and Africa"
+        world.provider.save(update_fields=["name"])
+        world.reseller.name = "Northwind Information Technology Services"
+        world.reseller.save(update_fields=["name"])
+        for n in range(3):
+            CustomerFactory(
+                provider=world.provider,
+                reseller=world.reseller,
+                company_name=f"Contoso Pharmaceuticals International Holdings {n}",
+                domain=f"contoso-pharmaceuticals-international-holdings-{n}.example",
+            )
+    page.set_viewport_size({"width": 1280, "height": 720})
+    log_in(page, live_server.url, world.reseller_admin.email)
+    page.goto(live_server.url + reverse("customers:list", kwargs={"org_slug": world.reseller.slug}))
+    created = page.get_by_role("columnheader", name="Created")
+    expect(created).to_be_visible()
+    box = created.bounding_box()
+    assert box["x"] + box["width"] <= 1280
+    overflow = page.evaluate(
+        """() => [...document.querySelectorAll('table')].map(t => {
+            const wrap = t.parentElement;
+            return wrap.scrollWidth - wrap.clientWidth;
+        })"""
+    )
+    assert overflow and max(overflow) <= 0, overflow
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
