@@ -386,3 +386,22 @@ def test_a_post_without_a_version_is_refused(world, shop, client_for):
     (message,) = flashes(response)
     assert message.startswith("This page was out of date or incomplete, so nothing was saved.")
     assert fresh(sub).status == Subscription.Status.EXPIRED
+
+
+@pytest.mark.django_db
+def test_the_notice_and_the_page_speak_chinese(world, shop, client_for):
+    with unscoped("test setup"):
+        world.provider_admin.language = "zh-hans"
+        world.provider_admin.save(update_fields=["language"])
+    subscription = expired(world, quantity=3)
+    renew(world, subscription, as_of=END + datetime.timedelta(days=2))
+    mail = OutboundEmail.objects.get(template="subscription_renewed_manually")
+    assert mail.subject == "Adatum Corp 的 Business Basic 已在过期后续订"
+    assert "3 个许可证" in mail.body_text
+    assert "现已由 Contoso Test 续订" in mail.body_text
+
+    sub = shop.subscription
+    expire_recently(sub)
+    client = client_for(world.provider_admin)
+    page = client.get(sub_url(world.provider, "renew", sub), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "续订订阅" in page.content.decode()
