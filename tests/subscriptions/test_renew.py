@@ -16,6 +16,7 @@ from subscriptions.services.renewals import renew_subscription, run_lifecycle
 from tests.factories import CustomerFactory, MembershipFactory, OfferFactory, SubscriptionFactory
 from tests.reliability._orders import concurrently
 from tests.subscriptions._shop import STALE, events, flashes, fresh, persona, sub_url, update
+from tests.subscriptions.test_subscription_pages import DETAIL_QUERIES
 
 D = datetime.date
 END = D(2027, 3, 15)
@@ -405,3 +406,15 @@ def test_the_notice_and_the_page_speak_chinese(world, shop, client_for):
     client = client_for(world.provider_admin)
     page = client.get(sub_url(world.provider, "renew", sub), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "续订订阅" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_expired_subscriptions_page_keeps_the_detail_query_budget(
+    world, shop, client_for, django_assert_max_num_queries
+):
+    sub = shop.subscription
+    expire_recently(sub)
+    client = client_for(world.provider_admin)
+    with django_assert_max_num_queries(DETAIL_QUERIES):
+        page = client.get(sub_url(world.provider, "detail", sub))
+    assert sub_url(world.provider, "renew", sub) in page.content.decode()
