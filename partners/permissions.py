@@ -128,8 +128,10 @@ PERMISSIONS: dict[str, Rule | tuple[Rule, ...]] = {
     "subscriptions.operate": Rule(
         provider=SELLERS, reseller=SELLERS, on=SUBSCRIPTION, when=administers_subscription
     ),
-    # Manage renewal (changes scheduled for the next term): the provider's sellers, and
-    # the sellers of the reseller the customer is delegated to.
+    # Manage renewal (changes scheduled for the next term), and Renew an expired
+    # subscription (a new term with the same offer and licenses, what auto-renew would
+    # have done): the provider's sellers, and the sellers of the reseller the customer is
+    # delegated to.
     "subscriptions.renewal": Rule(
         provider=SELLERS, reseller=SELLERS, on=SUBSCRIPTION, when=administers_subscription
     ),

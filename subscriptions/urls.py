@@ -29,6 +29,7 @@ subscription_patterns = [
         renewal.RemoveRenewalView.as_view(),
         name="renewal-remove",
     ),
+    path("subscriptions/<int:pk>/renew/", renewal.RenewView.as_view(), name="renew"),
 ]
 
 org_urlpatterns = [

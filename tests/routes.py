@@ -97,6 +97,8 @@ ORG_ROUTES = {
     "subscriptions:cancel": (P1_SELLERS, set(), "get"),
     "subscriptions:renewal": (P1_SELLERS, R1_ALL, "post"),
     "subscriptions:renewal-remove": (P1_SELLERS, R1_ALL, "post"),
+    # The sample is active: the page says only an expired one can be renewed (200).
+    "subscriptions:renew": (P1_SELLERS, R1_ALL, "confirm"),
     "team:list": (P1_ALL, R1_ALL, "get"),
     "team:invite": (P1_ADMIN, R1_ALL, "get"),
     "team:edit": (P1_ADMIN, R1_ALL, "get"),

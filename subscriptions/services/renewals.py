@@ -19,6 +19,7 @@ the nearest one due: a subscription 5 days from its end gets the 7-day reminder,
 30-day one is not sent any more.
 """
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -27,8 +28,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from partners.counts import forget_reseller_counts
 from partners.models import Membership, Organization
 from portal.emails import send_email
 from portal.locking import bounded_atomic
@@ -40,11 +43,12 @@ from subscriptions.models import (
     RenewalReminder,
     ScheduledChange,
     Subscription,
+    SubscriptionEvent,
     TermTransition,
     offer_terms,
     renewal_date,
 )
-from subscriptions.services.lifecycle import _history, _locked, _require_live
+from subscriptions.services.lifecycle import _already_done, _history, _locked, _require_live
 
 Status = Subscription.Status
 LIVE = (Status.ACTIVE, Status.SUSPENDED)
@@ -530,3 +534,134 @@ def remove_scheduled_change(*, subscription: Subscription, actor: User, org: Org
         scheduled=summary,
     )
     return True
+
+
+# ------------------------------------------------------------------------------
+# Renew: an expired subscription, by hand, within its renewable window
+# ------------------------------------------------------------------------------
+# Names the renewal asked for at one version of one subscription (see renew_subscription).
+_RENEWAL_KEYS = uuid.UUID("0f6d3c52-8a61-4b55-9d1e-6a3c2b7e4f10")
+
+
+def _renewal_key(subscription: Subscription, version: int) -> uuid.UUID:
+    return uuid.uuid5(_RENEWAL_KEYS, f"renew:{subscription.pk}:{version}")
+
+
+def renewal_plan(subscription: Subscription, *, as_of: date) -> dict:
+    """What renewing an expired subscription on `as_of` starts: the same offer, licenses,
+    term and billing (within what the catalog sells now, as the job's renewals), for a
+    term from `as_of`. The confirmation page shows it; renew_subscription applies it."""
+    plan = _renewal_plan(subscription, None)
+    plan["term_start"] = as_of
+    plan["term_end"] = renewal_date(as_of, plan["term"])
+    return plan
+
+
+def _require_renewable(subscription: Subscription, as_of: date) -> None:
+    if subscription.status != Status.EXPIRED:
+        raise ValidationError(
+            _("Only an expired subscription can be renewed; this one is %(status)s.")
+            % {"status": subscription.get_status_display().lower()},
+            code="not_expired",
+        )
+    if subscription.is_closed(as_of):
+        raise ValidationError(
+            _(
+                "This subscription expired on %(date)s and could be renewed only until "
+                "%(until)s: it is closed for good."
+            )
+            % {
+                "date": date_format(subscription.term_end, "DATE_FORMAT"),
+                "until": date_format(subscription.renewable_until, "DATE_FORMAT"),
+            },
+            code="closed",
+        )
+    if as_of < subscription.term_end:
+        # Only when the job ran ahead of the clock: a new term cannot start inside the old.
+        raise ValidationError(
+            _("This subscription's term ends on %(date)s; it can be renewed from then on.")
+            % {"date": date_format(subscription.term_end, "DATE_FORMAT")},
+            code="not_ended",
+        )
+
+
+@bounded_atomic
+def renew_subscription(
+    *,
+    subscription: Subscription,
+    actor: User,
+    org: Organization,
+    as_of: date,
+    version: int,
+) -> Subscription:
+    """Renew an expired subscription by hand, until `renewable_until` (then it is closed
+    for good): Active again, for a new paid term that starts on `as_of` with the same
+    offer and licenses, so the cancellation window opens again. The history, the activity
+    and the same Admins as the job's renewal notice are told.
+
+    The history line carries a key derived from the version the form was read at, so the
+    same confirmation posted twice renews once (the second finds the line and returns), and
+    the database's unique key holds that even if two got past the lock."""
+    subscription = _locked(subscription)
+    key = _renewal_key(subscription, version)
+    done = False
+    if subscription.version != version:
+        with unscoped("replaying a renewal by its key"):
+            done = SubscriptionEvent.objects.filter(
+                subscription_id=subscription.pk, idempotency_key=key
+            ).exists()
+    if _already_done(subscription, version, done):
+        return subscription
+    _require_renewable(subscription, as_of)
+    plan = renewal_plan(subscription, as_of=as_of)
+    expired_on = subscription.term_end
+    subscription.status = Status.ACTIVE
+    subscription.offer = plan["offer"]
+    subscription.quantity = plan["quantity"]
+    subscription.term = plan["term"]
+    subscription.billing_frequency = plan["billing_frequency"]
+    # The cancellation window counts from the term's start (renewal_date - term): it
+    # opens again for SUBSCRIPTION_CANCELLATION_WINDOW_DAYS from `as_of`.
+    subscription.renewal_date = plan["term_end"]
+    subscription.version += 1
+    subscription.save(
+        update_fields=[
+            "status",
+            "offer",
+            "quantity",
+            "term",
+            "billing_frequency",
+            "renewal_date",
+            "version",
+            "updated_at",
+        ]
+    )
+    forget_reseller_counts(provider_id=subscription.customer.provider_id)
+    changes = {
+        "manual": True,
+        "expired_on": expired_on.isoformat(),
+        "term_start": as_of.isoformat(),
+        "next_term_end": subscription.renewal_date.isoformat(),
+        "licenses": subscription.quantity,
+    }
+    if plan["dropped"]:
+        changes["not_applied"] = plan["dropped"]
+    _history(subscription, actor, org, "renewed", idempotency_key=key, **changes)
+    customer = subscription.customer
+    _notify(
+        _Recipients(),
+        subscription,
+        "subscription_renewed_manually",
+        {
+            "subscription": subscription,
+            "customer": customer.company_name,
+            "offer": subscription.offer.name,
+            "licenses": subscription.quantity,
+            "expired_on": expired_on,
+            "term_start": as_of,
+            "next_term_end": subscription.renewal_date,
+            "renewed_by": org.name,
+            "provider": customer.provider.name,
+        },
+    )
+    return subscription

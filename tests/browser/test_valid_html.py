@@ -6,14 +6,19 @@ Not yet every page the accessibility sweep visits (tests/browser/test_accessibil
 the signed-in pages of each role and the confirmation pages of issue 19.
 """
 
+import datetime
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from portal.scoping import unscoped
+from subscriptions.models import Subscription
 from tests.browser.test_polish import shop  # noqa: F401
+from tests.factories import SubscriptionFactory
 
 VNU = (
     Path(__file__).resolve().parents[2] / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -29,6 +34,20 @@ def test_pages_have_no_html_errors(world, shop, client_for, tmp_path):  # noqa: 
     p1 = {"org_slug": world.provider.slug}
     r1 = {"org_slug": world.reseller.slug}
     new = shop["new"]
+    # Expired ten days ago (the Renew button, its confirmation page) and a closed one.
+    today = timezone.localdate()
+    with unscoped("valid HTML data"):
+        expired, closed = (
+            SubscriptionFactory(
+                customer=shop["customer"],
+                offer=new.offer,
+                status=Subscription.Status.EXPIRED,
+                auto_renew=False,
+                start_date=today - datetime.timedelta(days=365 + days),
+                renewal_date=today - datetime.timedelta(days=days),
+            )
+            for days in (10, 100)
+        )
     pages = {
         world.provider_admin: [
             reverse("dashboard", kwargs=p1),
@@ -43,6 +62,9 @@ def test_pages_have_no_html_errors(world, shop, client_for, tmp_path):  # noqa: 
             reverse("subscriptions:detail", kwargs={**p1, "pk": shop["cancelled"].pk}),
             reverse("subscriptions:cancel", kwargs={**p1, "pk": new.pk}),
             reverse("subscriptions:cancel", kwargs={**p1, "pk": shop["old"].pk}),
+            reverse("subscriptions:detail", kwargs={**p1, "pk": expired.pk}),
+            reverse("subscriptions:renew", kwargs={**p1, "pk": expired.pk}),
+            reverse("subscriptions:renew", kwargs={**p1, "pk": closed.pk}),
             reverse("activity", kwargs=p1),
             reverse("team:list", kwargs=p1),
             reverse("team:invite", kwargs=p1),
@@ -53,6 +75,8 @@ def test_pages_have_no_html_errors(world, shop, client_for, tmp_path):  # noqa: 
             reverse("customers:list", kwargs=r1),
             reverse("subscriptions:list", kwargs=r1),
             reverse("subscriptions:detail", kwargs={**r1, "pk": new.pk}),
+            reverse("subscriptions:detail", kwargs={**r1, "pk": expired.pk}),
+            reverse("subscriptions:renew", kwargs={**r1, "pk": expired.pk}),
         ],
         None: [reverse("home"), reverse("account_login"), reverse("account_signup")],
     }

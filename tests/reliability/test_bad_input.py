@@ -5,15 +5,19 @@ kept when accepted.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.django import from_form
 
 from partners.forms import InviteMemberForm, PartnershipRequestForm
 from partners.services.partnerships import request_link
+from portal.scoping import unscoped
+from subscriptions.models import Subscription
 from tests.factories import (
     PASSWORD,
 )
@@ -81,6 +85,17 @@ class Case:
 
 def _version(fz: Fuzz) -> dict:
     return {"version": str(fz.subscription.version)}
+
+
+def _expire(fz: Fuzz) -> None:
+    """Expired ten days ago, so renewing it (as of today) is within its window."""
+    today = timezone.localdate()
+    with unscoped("fuzz: an expired subscription to renew"):
+        Subscription.objects.filter(pk=fz.subscription.pk).update(
+            status=Subscription.Status.EXPIRED,
+            start_date=today - timedelta(days=375),
+            renewal_date=today - timedelta(days=10),
+        )
 
 
 def _sub_url(name):
@@ -331,6 +346,17 @@ CASES = [
         said_ok,
         check_subscriptions,
         follow=True,
+    ),
+    Case(
+        "renew",
+        ("subscriptions.forms.VersionedForm",),
+        "provider_sales",
+        _sub_url("subscriptions:renew"),
+        _version,
+        said_ok,
+        check_subscriptions,
+        follow=True,
+        prepare=lambda client, fz: _expire(fz),
     ),
     Case(
         "set-language",

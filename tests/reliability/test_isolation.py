@@ -6,18 +6,20 @@ ours (tests/routes.py) as every foreign role and every page as every role, and l
 two things: a status other than the spec's, and a canary the role may not see.
 """
 
+import datetime
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import pytest
 from django.urls import resolve, reverse
+from django.utils import timezone
 
 from partners.models import Membership
 from partners.permissions import can
 from partners.services.partnerships import request_link
 from portal.scoping import unscoped
-from subscriptions.models import ScheduledChange
+from subscriptions.models import ScheduledChange, Subscription
 from tests.reliability._isolation import (
     ORG_OF_ROLE,
     ROLES,
@@ -68,6 +70,15 @@ def _subscription(t: T1, route: str) -> Sample:
                 subscription=subscription,
                 defaults={"term_end": subscription.renewal_date, "quantity": 9},
             )
+    if route == "subscriptions:renew":
+        # Expired ten days ago: the owner's POST renews it (as of today).
+        today = timezone.localdate()
+        with unscoped("an expired sample to renew"):
+            Subscription.objects.filter(pk=subscription.pk).update(
+                status=Subscription.Status.EXPIRED,
+                start_date=today - datetime.timedelta(days=375),
+                renewal_date=today - datetime.timedelta(days=10),
+            )
     body = {"version": subscription.version} | {
         "subscriptions:support-contact": {"contact": t.orgs["p1"].pk},
         "subscriptions:incentive": {"reseller": t.orgs["r2"].pk},
@@ -107,6 +118,7 @@ SAMPLES = {
             "subscriptions:cancel",
             "subscriptions:renewal",
             "subscriptions:renewal-remove",
+            "subscriptions:renew",
         )
     },
     "partners:request-send": lambda t, r: Sample(
