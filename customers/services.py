@@ -20,6 +20,7 @@ from customers.selectors import (
 from partners.audit import record_event, record_events
 from partners.counts import forget_reseller_counts
 from partners.models import Organization, Partnership
+from partners.services.notifications import notify_admins
 from portal.locking import bounded_atomic, key_lock, lock_all, lock_one, share_lock_matching
 from portal.models import User
 from portal.scoping import unscoped
@@ -175,6 +176,8 @@ def create_customer(
         _check_sign_in_prefix(prefix)
         _check_domain(provider=provider, domain=domain)
         raise
+    if reseller is not None:
+        _notify_delegation(customer, reseller, "customer_delegated")
     return customer, password
 
 
@@ -211,7 +214,9 @@ def update_customer_account(
 def set_customer_reseller(
     *, customer: Customer, actor: User, reseller: Organization | None
 ) -> Customer:
-    """Establish, change or remove the reseller relationship (delegated administration)."""
+    """Establish, change or remove the reseller relationship (delegated administration).
+    The reseller that gains the customer and the one that loses it are told by email;
+    choosing the reseller it already has changes nothing and tells nobody."""
     # The partnership before the customer's row: the order ending a partnership locks them
     # in (end_delegations), so the two never wait for each other in a circle.
     check_reseller(provider=customer.provider, reseller=reseller)
@@ -241,7 +246,22 @@ def set_customer_reseller(
         old=previous.name if previous else None,
         new=reseller.name if reseller else None,
     )
+    # A change tells both resellers, each only about itself: the one that lost the
+    # customer is not told who has it now.
+    if previous is not None:
+        _notify_delegation(customer, previous, "customer_delegation_removed")
+    if reseller is not None:
+        _notify_delegation(customer, reseller, "customer_delegated")
     return customer
+
+
+def _notify_delegation(customer: Customer, reseller: Organization, template: str) -> None:
+    notify_admins(
+        org=reseller,
+        kind=User.Notification.DELEGATION,
+        template=template,
+        context={"provider": customer.provider, "reseller": reseller, "customer": customer},
+    )
 
 
 def end_delegations(*, org: Organization, actor: User | None, partnership: Partnership) -> int:

@@ -32,6 +32,24 @@ def memberships_of(*, user: User) -> QuerySet[Membership]:
     )
 
 
+def admins_who_want(*, org_id: int, kind: User.Notification) -> QuerySet:
+    """(email, language) of the organization's active Admins who take `kind` of email.
+
+    Notices about an organization go to the people who run it, not to every member, and
+    each person can turn a kind off on their profile. The one query behind every such
+    email, the lifecycle job's included (it caches the answer per run)."""
+    return (
+        User.objects.filter(
+            memberships__organization_id=org_id,
+            memberships__role=Membership.Role.ADMIN,
+            is_active=True,
+            **{kind.value: True},
+        )
+        .order_by("email")
+        .values_list("email", "language")
+    )
+
+
 def member_list(*, org: Organization) -> QuerySet[Membership]:
     return (
         Membership.objects.select_related("user").filter(organization=org).fetch_mode(FETCH_RAISE)

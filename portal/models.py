@@ -1,6 +1,7 @@
 """Infrastructure models: the user account and the email outbox. No domain knowledge here."""
 
 import uuid
+from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -56,7 +57,18 @@ class User(AbstractUser):
         _("language"), max_length=10, blank=True, default="", choices=settings.LANGUAGES
     )
 
-    # Renewal reminders and renewal/expiry notices of subscriptions (the profile page).
+    class Notification(StrEnum):
+        """The kinds of email a person can turn off on their profile, each named by the
+        field that holds their choice (all on until turned off). Only an organization's
+        Admins are sent them (partners.selectors.admins_who_want); the activity log records
+        the events whatever anyone chose."""
+
+        RENEWALS = "renewal_emails"
+        DELEGATION = "delegation_emails"
+        SUPPORT_CONTACT = "support_contact_emails"
+        INCENTIVE = "incentive_emails"
+        PARTNERSHIPS = "partnership_emails"
+
     renewal_emails = models.BooleanField(
         _("email me about renewals"),
         default=True,
@@ -64,6 +76,38 @@ class User(AbstractUser):
         help_text=_(
             "Reminders 30 and 7 days before a subscription's term ends, and a notice when it "
             "renews or expires."
+        ),
+    )
+    delegation_emails = models.BooleanField(
+        _("email me about delegated customers"),
+        default=True,
+        db_default=True,
+        help_text=_(
+            "When a provider delegates a customer to your organization, or takes one away."
+        ),
+    )
+    support_contact_emails = models.BooleanField(
+        _("email me about support contacts"),
+        default=True,
+        db_default=True,
+        help_text=_(
+            "When a provider makes your organization the support contact for a subscription, "
+            "or ends that designation."
+        ),
+    )
+    incentive_emails = models.BooleanField(
+        _("email me about incentive credit"),
+        default=True,
+        db_default=True,
+        help_text=_("When a provider credits your organization for subscriptions."),
+    )
+    partnership_emails = models.BooleanField(
+        _("email me about partnerships"),
+        default=True,
+        db_default=True,
+        help_text=_(
+            "When a partner ends its partnership with your organization, and when a "
+            "partnership request you sent is accepted or declined."
         ),
     )
 

@@ -55,11 +55,11 @@ def set_language(request):
 class NotificationsForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["renewal_emails"]
+        fields = [kind.value for kind in User.Notification]
 
 
 class NotificationsView(LoginRequiredMixin, UpdateView):
-    """The profile's email settings: renewal reminders and notices on or off."""
+    """The profile's email settings: each kind of notification on or off."""
 
     form_class = NotificationsForm
     template_name = "portal/profile_notifications.html"
@@ -68,9 +68,11 @@ class NotificationsView(LoginRequiredMixin, UpdateView):
         return self.request.user
 
     def form_valid(self, form):
-        # One column of the person's own row: no service, no side effect.
-        self.request.user.renewal_emails = form.cleaned_data["renewal_emails"]
-        self.request.user.save(update_fields=["renewal_emails"])
+        # Columns of the person's own row: no service, no side effect.
+        fields = list(form.cleaned_data)
+        for field in fields:
+            setattr(self.request.user, field, form.cleaned_data[field])
+        self.request.user.save(update_fields=fields)
         messages.success(self.request, _("Your email settings were saved."))
         return redirect("profile")
 

@@ -21,7 +21,8 @@ from partners.services.accounts import (
     refuse_customer_sign_in_account,
     refuse_customer_sign_in_address,
 )
-from portal.emails import LINK_MARKER, Message, disarm_urls, queue_message, send_email, text_as_html
+from partners.services.notifications import notify_admins
+from portal.emails import LINK_MARKER, Message, disarm_urls, queue_message, text_as_html
 from portal.locking import lock_all, lock_one
 from portal.models import OutboundEmail, User
 from portal.scoping import unscoped
@@ -137,15 +138,6 @@ def _active_partner_for(provider: Organization, email: str) -> Organization | No
         .first()
     )
     return partnership.reseller if partnership else None
-
-
-def notify_admins(org: Organization, template: str, context: dict) -> None:
-    admins = User.objects.filter(
-        memberships__organization=org, memberships__role=Membership.Role.ADMIN, is_active=True
-    )
-    for email, language in admins.values_list("email", "language"):
-        # In each recipient's own language when they chose one.
-        send_email(template=template, to=email, context=context, language=language or None)
 
 
 @transaction.atomic
@@ -444,9 +436,10 @@ def accept_partnership(
             reseller=reseller,
         )
         notify_admins(
-            request.provider,
-            "partnership_accepted",
-            {"provider": request.provider, "reseller": reseller, "actor": actor},
+            org=request.provider,
+            kind=User.Notification.PARTNERSHIPS,
+            template="partnership_accepted",
+            context={"provider": request.provider, "reseller": reseller, "actor": actor},
         )
     return partnership
 
@@ -477,9 +470,10 @@ def decline_partnership(
             email=request.email,
         )
         notify_admins(
-            request.provider,
-            "partnership_declined",
-            {"provider": request.provider, "reseller": reseller, "email": request.email},
+            org=request.provider,
+            kind=User.Notification.PARTNERSHIPS,
+            template="partnership_declined",
+            context={"provider": request.provider, "reseller": reseller, "email": request.email},
         )
 
 
@@ -489,7 +483,8 @@ def end_partnership(*, org: Organization, actor: User, partnership: Partnership)
 
     Only the partnership itself: what hangs off it in the apps above (delegated customers,
     support contacts) ends in `subscriptions.services.lifecycle.end_partnership`, which calls this
-    first, in its transaction. Views and the admin call that one.
+    first, in its transaction. Views and the admin call that one; it also emails the other
+    side, since only it knows how many customers and subscriptions the end took with it.
     """
     with unscoped("ending affects both organizations"):
         partnership = lock_one(
@@ -502,7 +497,6 @@ def end_partnership(*, org: Organization, actor: User, partnership: Partnership)
         partnership.ended_at = timezone.now()
         partnership.ended_by = actor
         partnership.save(update_fields=["ended_at", "ended_by", "updated_at"])
-        other = partnership.reseller if org.pk == partnership.provider_id else partnership.provider
         record_event(
             org=org,
             actor=actor,
@@ -510,8 +504,5 @@ def end_partnership(*, org: Organization, actor: User, partnership: Partnership)
             target=partnership,
             provider=partnership.provider,
             reseller=partnership.reseller,
-        )
-        notify_admins(
-            other, "partnership_ended", {"ended_by_org": org, "other": other, "actor": actor}
         )
     return partnership

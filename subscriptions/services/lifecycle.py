@@ -16,11 +16,12 @@ from partners.audit import record_event
 from partners.counts import forget_reseller_counts
 from partners.models import Organization, Partnership
 from partners.services import partnerships
-from partners.services.partnerships import notify_admins
+from partners.services.notifications import notify_admins
 from portal.locking import bounded_atomic, lock_one
 from portal.models import User
 from portal.scoping import unscoped
 from subscriptions.models import Offer, Subscription, SubscriptionEvent, renewal_date
+from subscriptions.services.notifications import notify_incentive_credit
 from subscriptions.services.orders import check_active_partner
 
 
@@ -31,7 +32,8 @@ def end_partnership(
     """Either side ends a partnership, and with it everything it carried, in one
     transaction: the partnership (partners), the provider's customers delegated to the
     reseller (customers: they get no reseller, one activity entry each), and then the
-    support contacts (they return to the provider). Incentive associations stay.
+    support contacts (they return to the provider). Incentive associations stay. The
+    other side's Admins get one email saying what the end took with it.
 
     Here, in the top app, because it spans all three: lower apps never reach up.
     Returns the partnership and how many customers lost their reseller.
@@ -39,9 +41,26 @@ def end_partnership(
     partnership = partnerships.end_partnership(org=org, actor=actor, partnership=partnership)
     customers = end_delegations(org=org, actor=actor, partnership=partnership)
     with unscoped("the provider's subscriptions the ended partner supported"):
-        Subscription.objects.filter(
+        supported = Subscription.objects.filter(
             customer__provider=partnership.provider, support_contact=partnership.reseller
         ).update(support_contact=None, version=F("version") + 1, updated_at=timezone.now())
+    # One email to the other side's Admins, with what the end took with it, rather than
+    # one per customer and subscription (a reseller may have thousands).
+    other = partnership.reseller if org.pk == partnership.provider_id else partnership.provider
+    notify_admins(
+        org=other,
+        kind=User.Notification.PARTNERSHIPS,
+        template="partnership_ended",
+        context={
+            "ended_by_org": org,
+            "other": other,
+            "actor": actor,
+            "provider": partnership.provider,
+            "reseller": partnership.reseller,
+            "customers": customers,
+            "supported": supported,
+        },
+    )
     return partnership, customers
 
 
@@ -122,7 +141,8 @@ def designate_support_contact(
 ) -> Subscription:
     """The provider itself (None), or the reseller the customer is delegated to (as in
     Partner Center: only the reseller with delegated admin over the customer), handles
-    support. The chosen reseller's Admins are told by email."""
+    support. The Admins of the reseller chosen, and of the one it replaces, are told by
+    email; a choice that changes nothing (a double submit included) tells nobody."""
     provider = subscription.customer.provider
     if contact == provider:
         contact = None
@@ -159,12 +179,18 @@ def designate_support_contact(
         old=old.name if old else provider.name,
         new=contact.name if contact else provider.name,
     )
-    if contact is not None:
-        notify_admins(
-            contact,
-            "support_contact_designated",
-            {"subscription": subscription, "provider": provider, "reseller": contact},
-        )
+    # The reseller that stops being the contact is told too, each only about itself.
+    for reseller, template in (
+        (old, "support_contact_removed"),
+        (contact, "support_contact_designated"),
+    ):
+        if reseller is not None:
+            notify_admins(
+                org=reseller,
+                kind=User.Notification.SUPPORT_CONTACT,
+                template=template,
+                context={"subscription": subscription, "provider": provider, "reseller": reseller},
+            )
     return subscription
 
 
@@ -177,6 +203,8 @@ def set_incentive_reseller(
     reseller: Organization | None,
     version: int | None,
 ) -> Subscription:
+    """Associate a reseller with the subscription for incentive credit, or none. The
+    reseller credited is told by email; a choice that changes nothing tells nobody."""
     check_active_partner(subscription.customer.provider, reseller, "reseller")  # lock order
     subscription = _locked(subscription)
     old = subscription.reseller
@@ -195,6 +223,13 @@ def set_incentive_reseller(
         old=old.name if old else None,
         new=reseller.name if reseller else None,
     )
+    if reseller is not None:
+        notify_incentive_credit(
+            provider=subscription.customer.provider,
+            reseller=reseller,
+            customer=subscription.customer,
+            subscriptions=[subscription],
+        )
     return subscription
 
 

@@ -16,6 +16,7 @@ from portal.locking import bounded_atomic, key_lock, share_lock
 from portal.models import User
 from portal.scoping import unscoped
 from subscriptions.models import Offer, Order, Subscription, SubscriptionEvent, renewal_date
+from subscriptions.services.notifications import notify_incentive_credit
 
 
 def _check_lines(lines: list[tuple[Offer, int]]) -> list[tuple[Offer, int]]:
@@ -110,6 +111,10 @@ def submit_new_customer_order(
         order=order.pk,
         lines=[{"offer": s.offer.offer_id, "licenses": s.quantity} for s in subscriptions],
     )
+    if reseller is not None:
+        notify_incentive_credit(
+            provider=provider, reseller=reseller, customer=customer, subscriptions=subscriptions
+        )
     return customer, password
 
 
@@ -197,4 +202,8 @@ def add_subscriptions(
         incentive_reseller=reseller.name if reseller else None,
         lines=[{"offer": s.offer.offer_id, "licenses": s.quantity} for s in created],
     )
+    if reseller is not None:
+        notify_incentive_credit(
+            provider=provider, reseller=reseller, customer=customer, subscriptions=created
+        )
     return order

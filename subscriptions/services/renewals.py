@@ -32,7 +32,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from partners.counts import forget_reseller_counts
-from partners.models import Membership, Organization
+from partners.models import Organization
+from partners.selectors import admins_who_want
 from portal.emails import send_email
 from portal.locking import bounded_atomic
 from portal.models import User
@@ -83,14 +84,7 @@ class _Recipients:
             return []
         if org_id not in self._cache:
             self._cache[org_id] = list(
-                User.objects.filter(
-                    memberships__organization_id=org_id,
-                    memberships__role=Membership.Role.ADMIN,
-                    is_active=True,
-                    renewal_emails=True,
-                )
-                .order_by("email")
-                .values_list("email", "language")
+                admins_who_want(org_id=org_id, kind=User.Notification.RENEWALS)
             )
         return self._cache[org_id]
 

@@ -244,6 +244,19 @@ def check_language(fz: Fuzz, data: dict) -> None:
     assert fz.world.provider_admin.language in {"", "en", "zh-hans"}
 
 
+def check_preferences(fz: Fuzz, data: dict) -> None:
+    """The profile's email settings: each one a yes or no, a box not sent is off, and
+    nothing else about the person changed."""
+    user = fz.world.provider_admin
+    user.refresh_from_db()
+    for kind in User.Notification:
+        value = getattr(user, kind.value)
+        assert isinstance(value, bool)
+        if kind.value not in data:
+            assert value is False
+    assert (user.email, user.language, user.is_active) == ("p1-admin@example.test", "", True)
+
+
 def check_user(fz: Fuzz, data: dict) -> None:
     with unscoped("invariants"):
         for user in User.objects.all():

@@ -16,6 +16,7 @@ from hypothesis.extra.django import from_form
 
 from partners.forms import InviteMemberForm, PartnershipRequestForm
 from partners.services.partnerships import request_link
+from portal.models import User
 from portal.scoping import unscoped
 from subscriptions.models import Subscription
 from tests.factories import (
@@ -33,6 +34,7 @@ from tests.reliability._bad_input import (
     check_invited,
     check_language,
     check_partnered,
+    check_preferences,
     check_requested,
     check_role,
     check_subscriptions,
@@ -323,8 +325,11 @@ CASES = [
         ("portal.views.NotificationsForm",),
         "provider_admin",
         lambda fz: reverse("profile"),
-        lambda fz: {"renewal_emails": "on"},
+        lambda fz: {kind.value: "on" for kind in User.Notification},
         redirected,
+        check_preferences,
+        # Checkboxes only: Django reads any value sent as ticked and a missing one as not,
+        # so no input is refused; the invariant checks what was saved instead.
         refusable=False,
     ),
     Case(

@@ -79,7 +79,9 @@ def test_designating_a_reseller_as_support_contact_emails_its_admins(world, shop
     assert "Designated support contact changed from Contoso Test to Fabrikam Test" in body
 
 
-def test_the_support_contact_can_return_to_the_provider_without_an_email(world, shop, client_for):
+def test_the_support_contact_can_return_to_the_provider_telling_the_old_one(
+    world, shop, client_for
+):
     sub = shop.subscription
     update(sub, support_contact=shop.r2)
     outbox = OutboundEmail.objects.count()
@@ -93,7 +95,11 @@ def test_the_support_contact_can_return_to_the_provider_without_an_email(world, 
     assert "The designated support contact was saved." in flashes(response)
     assert fresh(sub).support_contact_id is None
     assert events(sub)[-1].changes == {"old": "Northwind Test", "new": "Contoso Test"}
-    assert OutboundEmail.objects.count() == outbox
+    # Only the reseller that stopped being the contact hears of it (issue 19).
+    emails = OutboundEmail.objects.order_by("pk")[outbox:]
+    assert [(e.to, e.template) for e in emails] == [
+        (shop.r2_admin.email, "support_contact_removed")
+    ]
 
 
 def test_a_reseller_that_is_not_a_partner_cannot_be_support_contact(world, shop, client_for):
