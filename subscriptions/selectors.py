@@ -160,3 +160,13 @@ def at_term_end_q(value: str) -> Q:
     if value == "renews":
         return renews
     return live & ~renews
+
+
+def renews_within_q(*, today: date, days: int) -> Q:
+    """Live subscriptions whose term ends in the next `days` days (today included): the
+    Subscriptions page's "Renews within" filter."""
+    return Q(
+        status__in=[Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED],
+        renewal_date__gte=today,
+        renewal_date__lte=today + timedelta(days=days),
+    )
