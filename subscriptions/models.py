@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Customer, customer_visibility
 from partners.models import Organization, Partnership
 from portal.models import TimeStamped
-from portal.scoping import ScopedManager, unscoped
+from portal.scoping import InSubquery, ScopedManager, unscoped
 
 
 class Offer(TimeStamped):
@@ -256,7 +256,7 @@ class Subscription(TimeStamped):
         the customers' index. For a reseller, see `reseller_visible_ids`."""
         if isinstance(tenant, Customer) or tenant.is_provider:
             return customer_visibility(tenant, prefix=f"{prefix}customer__")
-        return Q(**{f"{prefix}pk__in": reseller_visible_ids(tenant)})
+        return Q(InSubquery(F(f"{prefix}pk"), reseller_visible_ids(tenant)))
 
     @property
     def term_start(self) -> date:
@@ -307,7 +307,7 @@ def reseller_visible_ids(reseller: Organization) -> models.QuerySet:
         delegated = theirs.filter(customer__reseller=reseller).values("pk")
         credited = theirs.filter(reseller=reseller).values("pk")
         supported = theirs.filter(support_contact=reseller).values("pk")
-    return delegated.union(credited, supported, all=True)
+    return delegated.union(credited, supported, all=True).order_by()
 
 
 class SubscriptionEvent(models.Model):
