@@ -38,8 +38,12 @@ def subscription_table(*, org: Organization) -> QuerySet[Subscription]:
 
 def subscription_detail(*, org: Organization) -> QuerySet[Subscription]:
     """Subscriptions the organization may open: its customers', delegated ones, and those
-    it is credited for or supports."""
-    return Subscription.objects.filter(Subscription.visible_to(org)).select_related(
+    it is credited for or supports.
+
+    That is `Subscription.visible_to(org)`, which the scoped manager applies already (org
+    is the request's scope; under another scope this returns no more than that scope's).
+    Filtering by it again would run a reseller's sub-selects twice per query."""
+    return Subscription.objects.all().select_related(
         "customer__provider",
         "customer__reseller",
         "offer",
