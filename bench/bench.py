@@ -7,10 +7,12 @@
 2. In this process, through Django's test client (the whole request: middleware,
    sessions, views, templates, SQL on the real PostgreSQL), medians over BENCH_REPEAT runs
    taken in turns so drift hits both sides alike:
-   - flat: each page for the big provider / the same page for the small one (<= 1.3);
+   - flat: each page for the big provider / the same page for the small one, and the
+     Subscriptions page for a big reseller of the big provider / a small reseller of a
+     small one (<= 1.3);
    - lean: each list page / its 25 rows in a plain template loop (bench/plain.py) (<= 2);
-   - EXPLAIN of every query of those pages for the big provider: no Seq Scan of a tenant
-     table;
+   - EXPLAIN of every query of those pages for the big provider and the big reseller: no
+     Seq Scan of a tenant table;
    - Submit of Add new customer with three subscriptions, and a license change, for the
      big provider: median and p95;
    - 1,000 partnership requests through a real Celery worker to a local SMTP server,
@@ -36,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from django.db.models import Q  # noqa: E402
+from django.db.models import Count, Q  # noqa: E402
 
 from bench.forms import post_form  # noqa: E402
 from bench.load import BIN, OUT, Stack, ensure_database, free_port, machine, wait_for  # noqa: E402
@@ -179,6 +181,17 @@ class World:
         )
         self.clients = {SMALL: self.small, BIG: self.big}
         self.customer, self.reseller = {}, {}
+        # The reseller side of the Subscriptions page: the big provider's reseller with
+        # the most customers, and the small provider's with the most renewing soon.
+        self.small_reseller, self.big_reseller = self.reseller_slugs()
+        for slug in (self.small_reseller, self.big_reseller):
+            self.clients[slug] = login(f"load-reseller-{slug.rsplit('-', 1)[1]}@scale.example")
+        self.label = {
+            SMALL: "small provider",
+            BIG: "big provider",
+            self.small_reseller: "small reseller",
+            self.big_reseller: "big reseller",
+        }
         with unscoped("the benchmark picks its sample rows"):
             for slug in (SMALL, BIG):
                 delegated = (
@@ -194,6 +207,43 @@ class World:
                     .first()
                 )
         self.last = {slug: self.last_full_pages(slug) for slug in (SMALL, BIG)}
+
+    @staticmethod
+    def reseller_slugs() -> tuple[str, str]:
+        """(small, big): the small provider's reseller with the most subscriptions renewing
+        within 30 days (a full first page with the filter too, where the seed has one) and
+        the big provider's reseller with the most delegated customers."""
+        from django.utils import timezone
+
+        from customers.models import Customer
+        from partners.models import Organization
+        from portal.scoping import unscoped
+        from subscriptions.models import Subscription
+        from subscriptions.selectors import renews_within_q
+
+        with unscoped("the benchmark picks its resellers"):
+            renewing = Subscription.objects.filter(
+                renews_within_q(today=timezone.localdate(), days=30),
+                customer__provider__slug=SMALL,
+                customer__reseller__isnull=False,
+            )
+            small = (
+                renewing.values("customer__reseller")
+                .annotate(n=Count("pk"))
+                .order_by("-n", "customer__reseller")
+                .values_list("customer__reseller", flat=True)
+                .first()
+            )
+            big = (
+                Customer.objects.filter(provider__slug=BIG, reseller__isnull=False)
+                .values("reseller")
+                .annotate(n=Count("pk"))
+                .order_by("-n", "reseller")
+                .values_list("reseller", flat=True)
+                .first()
+            )
+            slugs = dict(Organization.objects.filter(pk__in=[small, big]).values_list("pk", "slug"))
+        return slugs[small], slugs[big]
 
     @staticmethod
     def last_full_pages(slug: str) -> dict[str, int]:
@@ -237,11 +287,32 @@ class World:
             "A customer's Subscriptions": f"{base}/customers/{self.customer[slug]}/",
             "Activity": f"{base}/activity/",
             "Activity, last page": f"{base}/activity/?page={last['activity']}",
+            **self.subscription_pages(slug),
         }
+
+    @staticmethod
+    def subscription_pages(slug: str) -> dict[str, str]:
+        base = f"/orgs/{slug}/subscriptions/"
+        return {
+            "Subscriptions": base,
+            "Subscriptions, renews in 30 days": f"{base}?renews_within=30",
+        }
+
+    def sides(self):
+        """(what, small org, big org, its pages): the providers' pages, then the resellers'."""
+        yield "", SMALL, BIG, self.pages
+        yield "Reseller's ", self.small_reseller, self.big_reseller, self.subscription_pages
 
     def plain(self, slug: str) -> dict[str, tuple[str, str]]:
         """List page → (the page, its plain-loop baseline)."""
-        base, pages = f"/orgs/{slug}", self.pages(slug)
+        base = f"/orgs/{slug}"
+        subscriptions = {  # the same query string: the same filter
+            name: (url, f"{base}/bench-plain/subscriptions/" + "".join(url.partition("?")[1:]))
+            for name, url in self.subscription_pages(slug).items()
+        }
+        if slug not in (SMALL, BIG):
+            return subscriptions
+        pages = self.pages(slug)
         return {
             "Indirect resellers": (pages["Indirect resellers"], f"{base}/bench-plain/resellers/"),
             "Customers": (pages["Customers"], f"{base}/bench-plain/customers/"),
@@ -251,24 +322,26 @@ class World:
             ),
             # Activity shows 50 a page: compared at 25, the plain loop's count.
             "Activity": (f"{pages['Activity']}?per_page=25", f"{base}/bench-plain/activity/"),
+            **subscriptions,
         }
 
 
 def flat(world: World) -> list[dict]:
-    small, big = world.pages(SMALL), world.pages(BIG)
     pairs = {}
-    for name in small:
-        pairs[(name, SMALL)] = (world.small, small[name])
-        pairs[(name, BIG)] = (world.big, big[name])
+    for side, small_slug, big_slug, pages in world.sides():
+        small, big = pages(small_slug), pages(big_slug)
+        for name in small:
+            pairs[(side + name, "small")] = (world.clients[small_slug], small[name])
+            pairs[(side + name, "big")] = (world.clients[big_slug], big[name])
     got = medians(pairs, REPEAT)
     rows = []
-    for name in small:
-        ratio = got[(name, BIG)] / got[(name, SMALL)]
+    for name in dict.fromkeys(name for name, _ in pairs):
+        ratio = got[(name, "big")] / got[(name, "small")]
         rows.append(
             {
                 "page": name,
-                "small_ms": round(got[(name, SMALL)], 1),
-                "big_ms": round(got[(name, BIG)], 1),
+                "small_ms": round(got[(name, "small")], 1),
+                "big_ms": round(got[(name, "big")], 1),
                 "ratio": round(ratio, 2),
                 "ok": ratio <= FLAT_BUDGET,
             }
@@ -278,7 +351,7 @@ def flat(world: World) -> list[dict]:
 
 def lean(world: World) -> list[dict]:
     rows = []
-    for slug in (BIG, SMALL):
+    for slug in (BIG, SMALL, world.big_reseller, world.small_reseller):
         client = world.clients[slug]
         pairs = {}
         for name, (page, plain) in world.plain(slug).items():
@@ -290,7 +363,8 @@ def lean(world: World) -> list[dict]:
             rows.append(
                 {
                     "page": name,
-                    "provider": slug,
+                    "org": world.label[slug],
+                    "slug": slug,
                     "page_ms": round(got[(name, "page")], 1),
                     "plain_ms": round(got[(name, "plain")], 1),
                     "ratio": round(ratio, 2),
@@ -341,10 +415,16 @@ def explain(world: World) -> list[dict]:
     tables, rows = tenant_tables(), []
     exempt = small_tables(tables)
     tables -= exempt
-    for name, url in world.pages(BIG).items():
-        world.big.get(url)
+    pages = [(world.big, name, url) for name, url in world.pages(BIG).items()]
+    reseller = world.clients[world.big_reseller]
+    pages += [
+        (reseller, f"Reseller's {name}", url)
+        for name, url in world.subscription_pages(world.big_reseller).items()
+    ]
+    for client, name, url in pages:
+        client.get(url)
         with CaptureQueriesContext(connection) as captured:
-            world.big.get(url)
+            client.get(url)
         scans, selects, offending = [], 0, []
         for query in captured.captured_queries:
             sql = query["sql"]
@@ -541,24 +621,25 @@ def report(results: dict) -> str:
     lines = [f"Seed: {results['seed']}", ""]
     if "flat" in results:
         lines += [
-            "Flat (big provider 998,000 customers / small 1,000; budget <= 1.3)",
-            f"{'page':34} {'small ms':>9} {'big ms':>9} {'ratio':>6}",
+            "Flat (big provider 998,000 customers / small 1,000; the big provider's busiest"
+            " reseller / the small one's; budget <= 1.3)",
+            f"{'page':44} {'small ms':>9} {'big ms':>9} {'ratio':>6}",
         ]
         for r in results["flat"]:
             flag = "" if r["ok"] else "  OVER"
             lines.append(
-                f"{r['page']:34} {r['small_ms']:9.1f} {r['big_ms']:9.1f} {r['ratio']:6.2f}{flag}"
+                f"{r['page']:44} {r['small_ms']:9.1f} {r['big_ms']:9.1f} {r['ratio']:6.2f}{flag}"
             )
         lines.append("")
     if "lean" in results:
         lines += [
             "Lean (list page / the same 25 rows in a plain template loop; budget <= 2)",
-            f"{'page':28} {'provider':18} {'page ms':>8} {'plain ms':>9} {'ratio':>6}",
+            f"{'page':34} {'org':15} {'page ms':>8} {'plain ms':>9} {'ratio':>6}",
         ]
         for r in results["lean"]:
             flag = "" if r["ok"] else "  OVER"
             lines.append(
-                f"{r['page']:28} {r['provider']:18} {r['page_ms']:8.1f} {r['plain_ms']:9.1f}"
+                f"{r['page']:34} {r['org']:15} {r['page_ms']:8.1f} {r['plain_ms']:9.1f}"
                 f" {r['ratio']:6.2f}{flag}"
             )
         lines.append("")
@@ -570,7 +651,7 @@ def report(results: dict) -> str:
         ]
         for r in results["explain"]:
             scans = ", ".join(r["seq_scans"]) or "none"
-            lines.append(f"{r['page']:34} {r['queries']:3} queries  seq scans: {scans}")
+            lines.append(f"{r['page']:44} {r['queries']:3} queries  seq scans: {scans}")
         lines.append("")
     if "orders" in results:
         o = results["orders"]

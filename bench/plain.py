@@ -5,11 +5,19 @@ layout (navigation, messages, context processors). Mounted by `bench.urls` only.
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template import engines
+from django.utils import timezone
 
 from customers.selectors import customer_detail
 from partners.audit import changes, describe
 from partners.selectors import activity_list, partner_reseller_list
-from subscriptions.selectors import customer_table, reseller_counts, subscription_list
+from subscriptions.selectors import (
+    customer_table,
+    renews_within_q,
+    reseller_counts,
+    scheduled_change,
+    subscription_list,
+    subscription_table,
+)
 
 ROWS = 25
 
@@ -50,6 +58,16 @@ SUBSCRIPTIONS = _template(
     '<td>{{ s.renewal_date|date:"SHORT_DATE_FORMAT" }}</td></tr>{% endfor %}'
 )
 
+ORG_SUBSCRIPTIONS = _template(
+    "{% for s in rows %}<tr><td>{{ s.customer.company_name }}</td>"
+    "<td><a href=\"{% url 'subscriptions:detail' "
+    'org_slug=request.org.slug pk=s.pk %}">{{ s.offer.name }}</a></td>'
+    "<td>{{ s.quantity }}</td><td>{{ s.get_status_display }}</td>"
+    '<td>{{ s.renewal_date|date:"SHORT_DATE_FORMAT" }}</td><td>{{ s.scheduled }}</td>'
+    '<td>{{ s.reseller.name|default:"—" }}</td>'
+    "<td>{{ s.support_contact.name|default:s.customer.provider.name }}</td></tr>{% endfor %}"
+)
+
 
 def _page(template, rows, request):
     return HttpResponse(template.render({"rows": rows}, request))
@@ -78,3 +96,14 @@ def activity(request, org_slug):
 def customer_subscriptions(request, org_slug, pk):
     customer = get_object_or_404(customer_detail(org=request.org), pk=pk)
     return _page(SUBSCRIPTIONS, list(subscription_list(customer=customer)[:ROWS]), request)
+
+
+def subscriptions(request, org_slug):
+    """The Subscriptions page's rows; `?renews_within=N` as its filter."""
+    rows = subscription_table(org=request.org).order_by("customer__company_name", "pk")
+    if days := request.GET.get("renews_within"):
+        rows = rows.filter(renews_within_q(today=timezone.localdate(), days=int(days)))
+    rows = list(rows[:ROWS])
+    for s in rows:  # the same words as the table's "Change scheduled" cell
+        s.scheduled = "Yes" if scheduled_change(s) is not None else "—"
+    return _page(ORG_SUBSCRIPTIONS, rows, request)

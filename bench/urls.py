@@ -10,5 +10,6 @@ urlpatterns = [
     path("orgs/<slug:org_slug>/bench-plain/resellers/", plain.resellers),
     path("orgs/<slug:org_slug>/bench-plain/activity/", plain.activity),
     path("orgs/<slug:org_slug>/bench-plain/customers/<int:pk>/", plain.customer_subscriptions),
+    path("orgs/<slug:org_slug>/bench-plain/subscriptions/", plain.subscriptions),
     *portal_urlpatterns,
 ]

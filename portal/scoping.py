@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.db import models
+from django.db.models.lookups import In
 
 _NOT_SET = object()
 _UNSCOPED = object()
@@ -61,6 +62,21 @@ class ScopedManager(models.Manager):
         if tenant is _UNSCOPED:
             return queryset
         return queryset.filter(self.model.visible_to(tenant))
+
+
+class InSubquery(In):
+    """`column IN (sub-select)` for a visibility rule whose sub-select finds the rows.
+
+    PostgreSQL gets `column = ANY(ARRAY(sub-select))`: the sub-select runs once, first,
+    and its ids are an index condition on the outer table. An IN is planned as a semi-join
+    instead, and on a list page's query (a dozen relations with select_related, past
+    `join_collapse_limit`) the planner may join everything before applying it, reading
+    every row of the table. Other databases get the plain IN."""
+
+    def get_rhs_op(self, connection, rhs):
+        if connection.vendor == "postgresql":
+            return f"= ANY(ARRAY{rhs})"
+        return super().get_rhs_op(connection, rhs)
 
 
 def activate(tenant: object):

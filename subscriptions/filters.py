@@ -1,7 +1,5 @@
 """The Subscriptions page's search and filters."""
 
-from datetime import timedelta
-
 import django_filters
 from django.conf import settings
 from django.core.cache import cache
@@ -12,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from partners.selectors import active_partner_organizations
 from portal.forms import FastSelect
 from subscriptions.models import Offer, Subscription
-from subscriptions.selectors import at_term_end_q
+from subscriptions.selectors import at_term_end_q, renews_within_q
 
 AT_TERM_END = [
     ("renews", _("Renews")),
@@ -99,10 +97,4 @@ class SubscriptionFilter(django_filters.FilterSet):
         return queryset.filter(at_term_end_q(value))
 
     def by_renewal(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Live subscriptions whose term ends in the next N days (today included)."""
-        today = timezone.localdate()
-        return queryset.filter(
-            status__in=[Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED],
-            renewal_date__gte=today,
-            renewal_date__lte=today + timedelta(days=int(value)),
-        )
+        return queryset.filter(renews_within_q(today=timezone.localdate(), days=int(value)))

@@ -7,14 +7,14 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, customer_visibility
 from partners.models import Organization, Partnership
 from portal.models import TimeStamped
-from portal.scoping import ScopedManager, unscoped
+from portal.scoping import InSubquery, ScopedManager, unscoped
 
 
 class Offer(TimeStamped):
@@ -248,16 +248,15 @@ class Subscription(TimeStamped):
     @staticmethod
     def visible_to(tenant, prefix: str = "") -> Q:
         """Whoever sees the customer; and a reseller credited for incentives or designated
-        as support contact sees that subscription (read-only) while it is a partner."""
-        rule = customer_visibility(tenant, prefix=f"{prefix}customer__")
-        if isinstance(tenant, Customer):
-            return rule
-        with unscoped("the partnership subquery of the visibility rule"):
-            partnered = Partnership.objects.filter(
-                provider=OuterRef(f"{prefix}customer__provider"), reseller=tenant, ended_at=None
-            )
-        named = Q(**{f"{prefix}reseller": tenant}) | Q(**{f"{prefix}support_contact": tenant})
-        return rule | (named & Q(Exists(partnered)))
+        as support contact sees that subscription (read-only) while it is a partner.
+
+        For a provider that is its customers' subscriptions: it is never a partnership's
+        reseller (only a reseller's Admin accepts one), so the credited and supported
+        branches could never match, and as an OR they would keep PostgreSQL from walking
+        the customers' index. For a reseller, see `reseller_visible_ids`."""
+        if isinstance(tenant, Customer) or tenant.is_provider:
+            return customer_visibility(tenant, prefix=f"{prefix}customer__")
+        return Q(InSubquery(F(f"{prefix}pk"), reseller_visible_ids(tenant)))
 
     @property
     def term_start(self) -> date:
@@ -291,6 +290,24 @@ class Subscription(TimeStamped):
     @property
     def is_final(self) -> bool:
         return self.status in (self.Status.CANCELLED, self.Status.EXPIRED)
+
+
+def reseller_visible_ids(reseller: Organization) -> models.QuerySet:
+    """The ids of the subscriptions a reseller sees: of the customers delegated to it,
+    credited to it, or supported by it, each while it partners with the customer's provider.
+
+    One sub-select per reason, joined by UNION ALL, because each is served by its own index
+    (customers by reseller, subscriptions by reseller, by support contact), and an OR across
+    the two tables is served by none: PostgreSQL would read every subscription. A
+    subscription there for two reasons appears twice in the union, but `pk IN (...)` is a
+    semi-join, so the page still lists it once."""
+    with unscoped("the sub-selects of the visibility rule"):
+        partnered = Partnership.objects.filter(reseller=reseller, ended_at=None).values("provider")
+        theirs = Subscription.objects.filter(customer__provider__in=partnered).order_by()
+        delegated = theirs.filter(customer__reseller=reseller).values("pk")
+        credited = theirs.filter(reseller=reseller).values("pk")
+        supported = theirs.filter(support_contact=reseller).values("pk")
+    return delegated.union(credited, supported, all=True).order_by()
 
 
 class SubscriptionEvent(models.Model):

@@ -38,8 +38,12 @@ def subscription_table(*, org: Organization) -> QuerySet[Subscription]:
 
 def subscription_detail(*, org: Organization) -> QuerySet[Subscription]:
     """Subscriptions the organization may open: its customers', delegated ones, and those
-    it is credited for or supports."""
-    return Subscription.objects.filter(Subscription.visible_to(org)).select_related(
+    it is credited for or supports.
+
+    That is `Subscription.visible_to(org)`, which the scoped manager applies already (org
+    is the request's scope; under another scope this returns no more than that scope's).
+    Filtering by it again would run a reseller's sub-selects twice per query."""
+    return Subscription.objects.all().select_related(
         "customer__provider",
         "customer__reseller",
         "offer",
@@ -160,3 +164,13 @@ def at_term_end_q(value: str) -> Q:
     if value == "renews":
         return renews
     return live & ~renews
+
+
+def renews_within_q(*, today: date, days: int) -> Q:
+    """Live subscriptions whose term ends in the next `days` days (today included): the
+    Subscriptions page's "Renews within" filter."""
+    return Q(
+        status__in=[Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED],
+        renewal_date__gte=today,
+        renewal_date__lte=today + timedelta(days=days),
+    )

@@ -10,7 +10,8 @@ from django.db import connection
 from customers.models import Customer
 from partners.models import AuditEvent
 from portal.models import User
-from portal.scoping import unscoped
+from portal.scoping import org_scope, unscoped
+from subscriptions.selectors import subscription_table
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +49,16 @@ def test_an_organizations_activity_is_one_indexed_column(world):
         entries = AuditEvent.objects.filter(AuditEvent.visible_to(world.provider))
         assert "provider_id" in plan(entries.order_by("-created_at")[:25])
         assert "Index" in plan(entries.order_by("-created_at")[:25])
+
+
+def test_a_resellers_subscriptions_are_read_by_id(world):
+    """Issue 16: the reasons a reseller sees a subscription (delegated, credited, supported)
+    are sub-selects whose ids are an index condition on the page's query, which therefore
+    never reads the whole table (at scale each sub-select is on its own index: see
+    docs/performance.md)."""
+    with org_scope(world.reseller):
+        page = subscription_table(org=world.reseller).order_by("customer__company_name", "pk")
+        found = plan(page[:25])
+    assert "Seq Scan on subscriptions_subscription" not in found
+    assert "Seq Scan on customers_customer" not in found
+    assert "(id = ANY ($" in found
