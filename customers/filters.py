@@ -1,12 +1,14 @@
 import django_filters
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
+from partners.filters import PartnerResellerFilter
 from partners.models import Organization
 from partners.selectors import active_partner_organizations
 from portal.forms import FastSelect
+from portal.scoping import unscoped
 
 NO_RESELLER = "none"
 
@@ -67,3 +69,27 @@ class CustomerFilter(django_filters.FilterSet):
         if value == NO_RESELLER:
             return queryset.filter(reseller=None)
         return queryset.filter(reseller_id=value)
+
+
+class ResellerCustomersFilter(PartnerResellerFilter):
+    """The Indirect resellers page's filter, with "no customer yet" (the dashboard's
+    figure). Here, not in partners: whether a reseller has customers is the customers
+    app's to say."""
+
+    customers = django_filters.ChoiceFilter(
+        label=_("Customers"),
+        choices=[(NO_RESELLER, _("None yet"))],
+        method="by_customers",
+        empty_label=_("Any"),
+    )
+
+    class Meta(PartnerResellerFilter.Meta):
+        fields = ("q", "customers")
+
+    def by_customers(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # One probe of the (provider, reseller, ...) index per partnership.
+        with unscoped("the outer query is the provider's partnerships"):
+            customers = Customer.objects.filter(
+                provider=OuterRef("provider"), reseller=OuterRef("reseller")
+            )
+        return queryset.filter(~Exists(customers))

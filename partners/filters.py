@@ -1,11 +1,12 @@
 import django_filters
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partners.audit import KINDS
-from partners.models import AuditEvent, Membership, Partnership
+from partners.models import AuditEvent, Membership, Partnership, PartnershipRequest
 from portal.forms import FastSelect
-from portal.models import User
+from portal.models import OutboundEmail, User
 
 
 class MemberFilter(django_filters.FilterSet):
@@ -46,6 +47,33 @@ class PartnerResellerFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(reseller__name__icontains=value) | Q(reseller__partner_id__startswith=value)
         )
+
+
+class PartnershipRequestFilter(django_filters.FilterSet):
+    """The Indirect resellers page's requests: all, or those the dashboard counts."""
+
+    requests = django_filters.ChoiceFilter(
+        label=_("Partnership requests"),
+        choices=[
+            ("open", _("Waiting for an answer")),
+            ("failed", _("Waiting, email failed")),
+        ],
+        method="by_state",
+        empty_label=_("All requests"),
+    )
+
+    class Meta:
+        model = PartnershipRequest
+        fields = ("requests",)
+
+    def by_state(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # What open_partnership_request_list and provider_partner_figures count.
+        queryset = queryset.filter(
+            state=PartnershipRequest.State.PENDING, expires_at__gt=timezone.now()
+        )
+        if value == "failed":
+            queryset = queryset.filter(outbound_email__status=OutboundEmail.Status.FAILED)
+        return queryset
 
 
 # The User filter offers the organization's members and whoever acted in its latest

@@ -1,7 +1,7 @@
 """Reads for the partners app. Tenant data is always narrowed by the organization passed in."""
 
 from allauth.account.models import EmailAddress
-from django.db.models import FETCH_RAISE, QuerySet
+from django.db.models import FETCH_RAISE, Count, Q, QuerySet
 from django.utils import timezone
 
 from partners.models import (
@@ -12,7 +12,7 @@ from partners.models import (
     PartnershipRequest,
     TeamInvitation,
 )
-from portal.models import User
+from portal.models import OutboundEmail, User
 
 
 def membership_for(*, user: User, org_slug: str) -> Membership | None:
@@ -138,6 +138,25 @@ def open_partnership_request_list(*, org: Organization) -> QuerySet[PartnershipR
     return PartnershipRequest.objects.filter(
         provider=org, state=PartnershipRequest.State.PENDING, expires_at__gt=timezone.now()
     )
+
+
+def provider_partner_figures(*, org: Organization) -> dict[str, int]:
+    """The provider dashboard's partner figures: active resellers, open partnership requests,
+    and those of them whose email failed. Read live (not cached): each is bounded by the
+    provider's own partnerships and requests (the indexes leading with provider), a few
+    thousand rows at the biggest distributor, where a cached figure would lag a new
+    partnership or a failed send."""
+    resellers = Partnership.objects.filter(provider=org, ended_at=None).count()
+    requests = open_partnership_request_list(org=org).aggregate(
+        open=Count("pk"),
+        failed=Count("pk", filter=Q(outbound_email__status=OutboundEmail.Status.FAILED)),
+    )
+    return {"resellers": resellers, **requests}
+
+
+def recent_activity(*, org: Organization, limit: int = 10) -> list[AuditEvent]:
+    """The dashboard's latest activity entries (the index on the tenant and -created_at)."""
+    return list(activity_list(org=org).order_by("-created_at", "-pk")[:limit])
 
 
 def incoming_request_list(*, org: Organization) -> QuerySet[PartnershipRequest]:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from partners.selectors import active_partner_organizations
 from portal.forms import FastSelect
 from subscriptions.models import Offer, Subscription
-from subscriptions.selectors import at_term_end_q, renews_within_q
+from subscriptions.selectors import at_term_end_q, named_subscriptions_q, renews_within_q
 
 AT_TERM_END = [
     ("renews", _("Renews")),
@@ -44,6 +44,13 @@ class SubscriptionFilter(django_filters.FilterSet):
         method="by_reseller",
         empty_label=_("All resellers"),
     )
+    # A reseller's: the subscriptions it is credited for or supports (the dashboard's).
+    named = django_filters.ChoiceFilter(
+        label=_("Your role"),
+        choices=[("yes", _("Credited to you or supported by you"))],
+        method="by_named",
+        empty_label=_("Any"),
+    )
     renews_within = django_filters.ChoiceFilter(
         label=_("Renews within"),
         choices=RENEWS_WITHIN,
@@ -59,7 +66,7 @@ class SubscriptionFilter(django_filters.FilterSet):
 
     class Meta:
         model = Subscription
-        fields = ("q", "status", "offer", "reseller", "renews_within", "at_term_end")
+        fields = ("q", "status", "offer", "reseller", "named", "renews_within", "at_term_end")
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
@@ -70,6 +77,7 @@ class SubscriptionFilter(django_filters.FilterSet):
                 chosen = str((self.data or {}).get("reseller", ""))
                 partners = [p for p in partners if str(p.pk) == chosen]
             self.filters["reseller"].extra["choices"] = [(str(r.pk), r.name) for r in partners]
+            del self.filters["named"]
         else:
             del self.filters["reseller"]
         self.form.fields["offer"].widget.choices = [("", _("All offers")), *offer_choices()]
@@ -92,6 +100,9 @@ class SubscriptionFilter(django_filters.FilterSet):
 
     def by_reseller(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(Q(reseller_id=value) | Q(support_contact_id=value))
+
+    def by_named(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(named_subscriptions_q(self.request.org))
 
     def by_term_end(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(at_term_end_q(value))

@@ -1,17 +1,29 @@
 """Reads for subscriptions, and the counts of subscriptions that pages of the apps below
 show (the Customers page, the Indirect resellers page): those apps don't know subscriptions."""
 
-from datetime import date, timedelta
+import hashlib
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import FETCH_RAISE, Count, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    FETCH_RAISE,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
 
 from customers.models import Customer
 from customers.selectors import customer_list
 from partners.counts import reseller_counts_version_key
-from partners.models import Organization
+from partners.models import Organization, Partnership
 from portal.scoping import unscoped
 from subscriptions.models import Offer, ScheduledChange, Subscription, SubscriptionEvent
 
@@ -174,3 +186,115 @@ def renews_within_q(*, today: date, days: int) -> Q:
         renewal_date__gte=today,
         renewal_date__lte=today + timedelta(days=days),
     )
+
+
+# The dashboard's chart covers this many months, the current one included.
+CHART_MONTHS = 12
+
+
+def chart_months(today: date) -> list[date]:
+    """The first days of the chart's months, oldest first, ending with today's month."""
+    months, month = [], today.replace(day=1)
+    for _ in range(CHART_MONTHS):
+        months.append(month)
+        month = (month - timedelta(days=1)).replace(day=1)
+    return months[::-1]
+
+
+def _new_per_month(customers: QuerySet[Customer], months: list[date]) -> list[tuple[date, int]]:
+    since = datetime.combine(months[0], time.min, tzinfo=timezone.get_current_timezone())
+    counted = dict(
+        customers.filter(created_at__gte=since)
+        .annotate(month=TruncMonth("created_at"))
+        .order_by()
+        .values_list("month")
+        .annotate(n=Count("pk"))
+    )
+    counted = {month.date(): n for month, n in counted.items()}
+    return [(month, counted.get(month, 0)) for month in months]
+
+
+def dashboard_figures(*, org: Organization, today: date) -> dict:
+    """The dashboard's customer and subscription figures, with its chart's data: new
+    customers per month over the last CHART_MONTHS months.
+
+    A big provider's figures count a million customers and three million subscriptions,
+    far too many for each visit, so they stay in the cache until the provider's customers
+    or subscriptions change (their services bump `reseller_counts_version_key`, as for
+    the Indirect resellers page) or LIST_COUNT_CACHE_SECONDS pass; a reseller's follow
+    the versions of all its providers. The key holds the date: the chart and the renewals
+    move with it. Without the cache, each figure is still one query over an index that
+    leads with the organization.
+    """
+    if org.is_provider:
+        versions = {org.pk: cache.get(reseller_counts_version_key(org.pk), 0)}
+    else:
+        # Whose customers a reseller sees changes with its partnerships: their providers
+        # (ids, from the index on reseller) are in the key.
+        with unscoped("the reseller's partner providers, to key its dashboard's cache"):
+            providers = sorted(
+                Partnership.objects.filter(reseller=org, ended_at=None).values_list(
+                    "provider_id", flat=True
+                )
+            )
+        found = cache.get_many([reseller_counts_version_key(pk) for pk in providers])
+        versions = {pk: found.get(reseller_counts_version_key(pk), 0) for pk in providers}
+    # Hashed: a reseller of 200 providers would make a key longer than caches accept.
+    versions_digest = hashlib.sha256(
+        ",".join(f"{pk}={v}" for pk, v in versions.items()).encode()
+    ).hexdigest()
+    key = f"dashboard:{org.pk}:{today.isoformat()}:{versions_digest}"
+    figures = cache.get(key)
+    if figures is None:
+        compute = _provider_figures if org.is_provider else _reseller_figures
+        figures = compute(org=org, today=today)
+        cache.set(key, figures, settings.LIST_COUNT_CACHE_SECONDS)
+    return figures
+
+
+def _provider_figures(*, org: Organization, today: date) -> dict:
+    months = chart_months(today)
+    with unscoped("a provider's own figures, filtered by provider"):
+        customers = Customer.objects.filter(provider=org)
+        active = Subscription.objects.filter(
+            customer__provider=org, status=Subscription.Status.ACTIVE
+        )
+        # Each active partnership probes the (provider, reseller, ...) customer index once.
+        has_customer = Customer.objects.filter(provider=org, reseller=OuterRef("reseller"))
+        return {
+            "customers": customers.count(),
+            "resellers_without_customers": Partnership.objects.filter(provider=org, ended_at=None)
+            .filter(~Exists(has_customer))
+            .count(),
+            "active_subscriptions": active.count(),
+            "licenses_by_offer": list(
+                active.order_by()
+                .values("offer_id", "offer__name")
+                .annotate(licenses=Sum("quantity"), subscriptions=Count("pk"))
+                .order_by("-licenses", "offer__name")
+            ),
+            "new_customers": _new_per_month(customers, months),
+        }
+
+
+def _reseller_figures(*, org: Organization, today: date) -> dict:
+    months = chart_months(today)
+    with unscoped("the reseller's figures, filtered by its visibility rules"):
+        customers = Customer.objects.filter(Customer.visible_to(org))
+        named = Subscription.objects.filter(named_subscriptions_q(org))
+        return {
+            "customers": customers.count(),
+            "named_subscriptions": named.count(),
+            "renewals": renewal_counts(org=org, today=today),
+            "new_customers": _new_per_month(customers, months),
+        }
+
+
+def named_subscriptions_q(reseller: Organization) -> Q:
+    """Subscriptions the reseller is credited for (incentives) or designated to support,
+    while it is a partner of their provider: what it sees besides its customers'."""
+    with unscoped("the partnership subquery of the rule"):
+        partnered = Partnership.objects.filter(
+            provider=OuterRef("customer__provider"), reseller=reseller, ended_at=None
+        )
+    return (Q(reseller=reseller) | Q(support_contact=reseller)) & Q(Exists(partnered))

@@ -15,8 +15,9 @@ from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 
+from customers.filters import ResellerCustomersFilter
 from customers.selectors import delegated_customer_count
-from partners.filters import PartnerResellerFilter
+from partners.filters import PartnershipRequestFilter
 from partners.forms import PartnershipDraftForm, PartnershipRequestForm
 from partners.selectors import (
     incoming_request_list,
@@ -49,7 +50,7 @@ class ResellerListView(OrgListView, ExportMixin, SingleTableMixin, FilterView):
     action = "resellers.view"
     results_target = "resellers"
     table_class = PartnerResellerTable
-    filterset_class = PartnerResellerFilter
+    filterset_class = ResellerCustomersFilter
     template_name = "partners/reseller_list.html"
     table_pagination = {"per_page": 25}
     export_formats = ("csv",)
@@ -60,9 +61,11 @@ class ResellerListView(OrgListView, ExportMixin, SingleTableMixin, FilterView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        requests = PartnershipRequestTable(
-            partnership_request_list(org=self.request.org), prefix="req-", orderable=False
+        request_filter = PartnershipRequestFilter(
+            self.request.GET, queryset=partnership_request_list(org=self.request.org)
         )
+        requests = PartnershipRequestTable(request_filter.qs, prefix="req-", orderable=False)
+        context["request_filter"] = request_filter
         RequestConfig(self.request, paginate={"per_page": 10}).configure(requests)
         context["request_table"] = requests
         context["has_partners"] = (

@@ -149,6 +149,8 @@ def test_provider_admin_pages(live_server, page: Page, world, data, axe_source):
     subscription = {**org, "pk": data.subscription.pk}
 
     sweep.visit("Dashboard", reverse("dashboard", kwargs=org))
+    page.get_by_text("Show the chart's data as a table").click()
+    sweep.check("Dashboard (chart's data table open)")
     sweep.visit("Indirect resellers", reverse("partners:reseller-list", kwargs=org))
     sweep.visit("Request a partnership", reverse("partners:request-create", kwargs=org))
     page.get_by_label("Reseller's email address").fill("not an email")
@@ -239,6 +241,8 @@ def test_reseller_admin_pages(live_server, page: Page, world, data, axe_source):
     customer = {**org, "pk": data.customer.pk}
 
     sweep.visit("Dashboard", reverse("dashboard", kwargs=org))
+    page.get_by_text("Show the chart's data as a table").click()
+    sweep.check("Dashboard (chart's data table open)")
     sweep.visit("Indirect providers", reverse("partners:provider-list", kwargs=org))
     expect(page.get_by_role("region", name="Partnership requests")).to_contain_text(
         world.other_provider.name

@@ -126,7 +126,7 @@ def test_add_a_customer_for_a_reseller_and_its_admin_signs_in(
 
 def test_cancel_writes_nothing(live_server, page: Page, world, catalog, screenshot):
     log_in(page, live_server.url, world.provider_sales.email)
-    page.get_by_role("link", name="Customers").click()
+    page.get_by_role("link", name="Customers", exact=True).click()
     page.get_by_role("link", name="Add new customer").first.click()
     fill_details(page)
     page.get_by_role("button", name="Next: Subscriptions").click()

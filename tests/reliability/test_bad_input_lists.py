@@ -76,10 +76,14 @@ LIST_PAGES = [
     ),
     ListPage(
         "partners:reseller-list",
-        ("partners.filters.PartnerResellerFilter",),
+        (
+            "partners.filters.PartnerResellerFilter",
+            "customers.filters.ResellerCustomersFilter",
+            "partners.filters.PartnershipRequestFilter",
+        ),
         "provider_admin",
         "provider",
-        ("q", "req-page", "req-sort", *COMMON_PARAMS),
+        ("q", "customers", "requests", "req-page", "req-sort", *COMMON_PARAMS),
     ),
     ListPage(
         "activity",
@@ -94,6 +98,13 @@ LIST_PAGES = [
         "provider_support",
         "provider",
         ("q", "status", "offer", "reseller", "renews_within", "at_term_end", *COMMON_PARAMS),
+    ),
+    ListPage(
+        "subscriptions:list",
+        ("subscriptions.filters.SubscriptionFilter",),
+        "reseller_admin",
+        "reseller",
+        ("q", "status", "offer", "named", "renews_within", "at_term_end", *COMMON_PARAMS),
     ),
     ListPage("partners:provider-list", (), "reseller_admin", "reseller", COMMON_PARAMS),
 ]

@@ -131,7 +131,14 @@ def test_the_provider_dashboard_counts_link_to_the_filtered_list(world, client_f
         assert f'<span class="stat__value">{count}</span>' in html[start : start + 200]
 
 
-def test_the_reseller_dashboard_has_no_renewal_counts(world, client_for, book):
+def test_the_reseller_dashboard_counts_only_its_own_renewals(world, client_for, book):
+    # Issue 19 gives the reseller its renewals too: of what it sees (R1 is credited for
+    # Datum, a year out), so none of P1's three within 30 days or scheduled.
     client = client_for(world.reseller_admin)
     html = client.get(reverse("dashboard", kwargs={"org_slug": world.reseller.slug})).content
-    assert b"Renewing in the next 30 days" not in html
+    html = html.decode()
+    assert "Renewing in the next 30 days" in html
+    for query in ("renews_within=30&amp;at_term_end=renews", "at_term_end=scheduled"):
+        link = f'href="/orgs/{world.reseller.slug}/subscriptions/?{query}"'
+        start = html.index(link)
+        assert '<span class="stat__value">0</span>' in html[start : start + 200]
