@@ -57,8 +57,10 @@ class CustomerListView(OrgListView, ExportMixin, SingleTableMixin, FilterView):
         return customer_table(org=self.request.org)
 
     def get_table_kwargs(self):
-        # A provider's own customers all have it as provider; the column is for resellers.
-        return {"exclude": ("provider",)} if self.request.org.is_provider else {}
+        # Each side drops the column that would name itself on every row: a provider's
+        # customers all have it as provider, a reseller's all have it as reseller. (The
+        # reseller's column also pushed Created past the edge at 1280 px: issue 19.)
+        return {"exclude": ("provider",) if self.request.org.is_provider else ("reseller",)}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -67,6 +67,17 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.reliability)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache. Without this, the in-process cache kept what an
+    earlier test of the same xdist worker put there (the offer list, the page counts), and
+    an entry that expired in the middle of a later test cost it a query it had not counted
+    (test_two_hundred_rows_cost_the_queries_of_one, 7 queries instead of 6, now and then)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef, request):
     # Fixtures build data for several tenants; test bodies stay guarded by the scope.
