@@ -212,6 +212,29 @@ def _renewal_plan(subscription: Subscription, schedule: ScheduledChange | None) 
     }
 
 
+def _start_term(subscription: Subscription, plan: dict, term_end: date, *also: str) -> None:
+    """Write a new term from a renewal plan onto the locked row (the job's renewal and the
+    manual Renew both do); `also` names other fields the caller changed."""
+    subscription.offer = plan["offer"]
+    subscription.quantity = plan["quantity"]
+    subscription.term = plan["term"]
+    subscription.billing_frequency = plan["billing_frequency"]
+    subscription.renewal_date = term_end
+    subscription.version += 1
+    subscription.save(
+        update_fields=[
+            *also,
+            "offer",
+            "quantity",
+            "term",
+            "billing_frequency",
+            "renewal_date",
+            "version",
+            "updated_at",
+        ]
+    )
+
+
 @transaction.atomic
 def _transition_one(
     pk: int, as_of: date, recipients: _Recipients
@@ -242,23 +265,7 @@ def _transition_one(
             "term": subscription.term,
             "billing_frequency": subscription.billing_frequency,
         }
-        subscription.offer = plan["offer"]
-        subscription.quantity = plan["quantity"]
-        subscription.term = plan["term"]
-        subscription.billing_frequency = plan["billing_frequency"]
-        subscription.renewal_date = renewal_date(term_end, plan["term"])
-        subscription.version += 1
-        subscription.save(
-            update_fields=[
-                "offer",
-                "quantity",
-                "term",
-                "billing_frequency",
-                "renewal_date",
-                "version",
-                "updated_at",
-            ]
-        )
+        _start_term(subscription, plan, renewal_date(term_end, plan["term"]))
         kind = TermTransition.Kind.RENEWED
         changes = {
             "term_end": term_end.isoformat(),
@@ -610,26 +617,9 @@ def renew_subscription(
     plan = renewal_plan(subscription, as_of=as_of)
     expired_on = subscription.term_end
     subscription.status = Status.ACTIVE
-    subscription.offer = plan["offer"]
-    subscription.quantity = plan["quantity"]
-    subscription.term = plan["term"]
-    subscription.billing_frequency = plan["billing_frequency"]
     # The cancellation window counts from the term's start (renewal_date - term): it
     # opens again for SUBSCRIPTION_CANCELLATION_WINDOW_DAYS from `as_of`.
-    subscription.renewal_date = plan["term_end"]
-    subscription.version += 1
-    subscription.save(
-        update_fields=[
-            "status",
-            "offer",
-            "quantity",
-            "term",
-            "billing_frequency",
-            "renewal_date",
-            "version",
-            "updated_at",
-        ]
-    )
+    _start_term(subscription, plan, plan["term_end"], "status")
     forget_reseller_counts(provider_id=subscription.customer.provider_id)
     changes = {
         "manual": True,
